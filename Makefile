@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: GPL-2.0
+# offline_balloon: out-of-tree Rust kernel module. Kbuild holds the module's
+# build rules; this Makefile drives it and the project's tools.
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+# Build against the running kernel when its build tree has Rust support,
+# otherwise against the project's test kernel (scripts/build-kernel.sh).
+HOST_KDIR := /lib/modules/$(shell uname -r)/build
+KDIR ?= $(if $(wildcard $(HOST_KDIR)/rust/libkernel.rmeta),$(HOST_KDIR),$(shell $(ROOT)/scripts/print-kdir.sh))
+LLVM ?= 1
+KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=$(LLVM)
+
+.PHONY: all modules clean modules_install setup kernel print-kdir check run vm
+
+all: modules
+
+modules:
+	@test -f $(KDIR)/rust/libkernel.rmeta || { echo "no Rust-enabled kernel build in $(KDIR): run 'make kernel' or set KDIR"; exit 1; }
+	$(KMAKE) modules
+
+clean:
+	$(KMAKE) clean
+	rm -f src/bindings_generated.rs
+
+modules_install:
+	$(KMAKE) modules_install
+
+setup:
+	@scripts/setup.sh
+
+kernel:
+	@scripts/setup.sh
+	@scripts/build-kernel.sh
+
+print-kdir:
+	@echo $(KDIR)
+
+# Every selftest in a booted guest (after rustfmt and clippy checks);
+# T=<name> runs one test script. Installs what is missing, builds what is stale.
+check:
+	@scripts/prepare.sh --lint
+	@scripts/run-guest.sh check $(T)
+
+# The demo: a guest loads the module and shows it at work.
+run:
+	@scripts/prepare.sh
+	@scripts/run-guest.sh run
+
+# An interactive guest shell (QMP socket path printed).
+vm:
+	@scripts/prepare.sh
+	@scripts/run-guest.sh shell

@@ -1,0 +1,224 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Boot the test guest under QEMU, serve the host agent, and judge the run.
+
+The guest's serial console is captured (and echoed) for the test output and
+scanned for kernel splats. A virtio-serial port named org.offline_balloon.agent
+carries one-line requests from guest selftests to the host agent, which acts
+through QMP (the qemu.qmp library) and answers one line: "ok [value]" or
+"err <message>". Requests:
+
+  balloon <MiB>            set the balloon target (guest size in MiB)
+  query-balloon            answer the guest size the host sees, in MiB
+  stats-interval <s>       set guest-stats-polling-interval
+  stats                    answer the guest-stats JSON
+
+QEMU is always killed at the end, and the run fails on a timeout, a missing
+result, a failed test or any splat on the console.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import sys
+import time
+
+from qemu.qmp import QMPClient
+
+SPLAT = re.compile(
+    r"BUG:|WARNING:|Oops|bad page|refcount_t:|Kernel panic|kernel BUG at|"
+    r"general protection fault|INFO: task .* blocked|UBSAN:|KASAN:"
+)
+TOTALS = re.compile(r"^OB_TOTALS pass=(\d+) fail=(\d+) skip=(\d+)")
+EXIT = re.compile(r"^OB_EXIT rc=(\d+)")
+BALLOON_QOM = "/machine/peripheral/balloon0"
+MIB = 1 << 20
+
+
+def qemu_command(args, workdir):
+    mem = int(os.environ.get("OB_MEM", "1024"))
+    append = (
+        f"console=ttyS0 panic=-1 loglevel=4 ob.mode={args.mode} ob.mem_mib={mem} "
+        f"{'ob.tests=' + args.tests if args.tests else ''} "
+        f"{os.environ.get('OB_APPEND', '')}"
+    )
+    accel = os.environ.get("OB_ACCEL", "tcg")
+    cmd = [
+        "qemu-system-x86_64",
+        "-accel", accel,
+        "-smp", os.environ.get("OB_SMP", "2"),
+        "-m", f"{mem}M",
+        "-kernel", args.kernel,
+        "-initrd", args.initrd,
+        "-append", append,
+        "-nic", "none",
+        "-no-reboot",
+        "-device", f"virtio-balloon-pci,id=balloon0{os.environ.get('OB_BALLOON_OPTS', '')}",
+        "-qmp", f"unix:{workdir}/qmp.sock,server=on,wait=off",
+        "-chardev", f"socket,id=agent,path={workdir}/agent.sock,server=on,wait=off",
+        "-device", "virtio-serial-pci",
+        "-device", "virtserialport,chardev=agent,name=org.offline_balloon.agent",
+    ]
+    if args.mode == "shell":
+        cmd += ["-nographic"]
+    else:
+        cmd += ["-display", "none", "-monitor", "none", "-serial", "stdio"]
+    cmd += os.environ.get("OB_QEMU_ARGS", "").split()
+    return cmd
+
+
+async def wait_for_socket(path, proc, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if proc.returncode is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"QEMU did not create {path}")
+        await asyncio.sleep(0.05)
+
+
+async def handle_request(qmp, line):
+    words = line.split()
+    if not words:
+        return "err empty request"
+    cmd, rest = words[0], words[1:]
+    try:
+        if cmd == "balloon" and len(rest) == 1:
+            await qmp.execute("balloon", {"value": int(rest[0]) * MIB})
+            return "ok"
+        if cmd == "query-balloon" and not rest:
+            res = await qmp.execute("query-balloon")
+            return f"ok {res['actual'] // MIB}"
+        if cmd == "stats-interval" and len(rest) == 1:
+            await qmp.execute("qom-set", {"path": BALLOON_QOM,
+                                          "property": "guest-stats-polling-interval",
+                                          "value": int(rest[0])})
+            return "ok"
+        if cmd == "stats" and not rest:
+            res = await qmp.execute("qom-get", {"path": BALLOON_QOM,
+                                                "property": "guest-stats"})
+            return "ok " + json.dumps(res, separators=(",", ":"))
+    except Exception as exc:  # the guest gets every failure as an answer
+        return f"err {type(exc).__name__}: {exc}".replace("\n", " ")
+    return f"err unknown request: {line}"
+
+
+async def serve_agent(path, qmp):
+    """Answer the guest's agent requests until the connection ends."""
+    while True:
+        try:
+            reader, writer = await asyncio.open_unix_connection(path)
+            break
+        except OSError:
+            await asyncio.sleep(0.05)
+    while True:
+        raw = await reader.readline()
+        if not raw:
+            return
+        line = raw.decode(errors="replace").strip()
+        if not line:
+            continue
+        reply = await handle_request(qmp, line)
+        writer.write((reply + "\n").encode())
+        await writer.drain()
+
+
+async def read_console(proc, log, state, echo):
+    while True:
+        raw = await proc.stdout.readline()
+        if not raw:
+            return
+        line = raw.decode(errors="replace").rstrip("\r\n")
+        log.write(line + "\n")
+        if echo:
+            print(line, flush=True)
+        if SPLAT.search(line):
+            state["splats"].append(line)
+        if m := TOTALS.match(line):
+            state["totals"] = tuple(int(x) for x in m.groups())
+        if m := EXIT.match(line):
+            state["rc"] = int(m.group(1))
+
+
+async def run(args):
+    workdir = args.workdir
+    cmd = qemu_command(args, workdir)
+    interactive = args.mode == "shell"
+    timeout = float(os.environ.get("OB_TIMEOUT", "0") or 0) or (None if interactive else 1800)
+    proc = await asyncio.create_subprocess_exec(
+        *cmd,
+        stdin=None if interactive else asyncio.subprocess.DEVNULL,
+        stdout=None if interactive else asyncio.subprocess.PIPE,
+    )
+    state = {"splats": [], "totals": None, "rc": None}
+    qmp = QMPClient("offline_balloon")
+    tasks = []
+    log_path = os.path.join(os.environ.get("OB_LOG_DIR", "."), f"guest-{args.mode}.log")
+    log = open(log_path, "w")
+    timed_out = False
+    try:
+        await wait_for_socket(f"{workdir}/qmp.sock", proc)
+        await qmp.connect(f"{workdir}/qmp.sock")
+        if interactive:
+            print(f"QMP socket: {workdir}/qmp.sock (e.g. socat - UNIX-CONNECT:{workdir}/qmp.sock)",
+                  file=sys.stderr)
+            print("Quit QEMU with Ctrl-A X, or 'exit' in the guest shell.", file=sys.stderr)
+        tasks.append(asyncio.create_task(serve_agent(f"{workdir}/agent.sock", qmp)))
+        if not interactive:
+            tasks.append(asyncio.create_task(read_console(proc, log, state, echo=True)))
+        try:
+            await asyncio.wait_for(proc.wait(), timeout)
+        except asyncio.TimeoutError:
+            timed_out = True
+        if not interactive:
+            await asyncio.wait_for(tasks[-1], 10)
+    finally:
+        for t in tasks:
+            t.cancel()
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        try:
+            await qmp.disconnect()
+        except Exception:
+            pass
+        log.close()
+    return judge(args, state, timed_out, timeout, log_path)
+
+
+def judge(args, state, timed_out, timeout, log_path):
+    if args.mode == "shell":
+        return 0
+    problems = []
+    if timed_out:
+        problems.append(f"guest timed out after {timeout:.0f} s")
+    if state["rc"] is None:
+        problems.append("guest ended without a result (crash or panic?)")
+    for line in state["splats"]:
+        problems.append(f"kernel splat on the console: {line}")
+    for p in problems:
+        print(f"# host: {p}")
+    print(f"# host: console log in {log_path}")
+    if args.mode != "check":
+        return 1 if problems or state["rc"] else 0
+    passed, failed, skipped = state["totals"] or (0, 0, 0)
+    failed += len(problems)
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
+    return 1 if failed or state["rc"] else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kernel", required=True)
+    ap.add_argument("--initrd", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--mode", choices=["check", "run", "shell"], required=True)
+    ap.add_argument("--tests", default="")
+    args = ap.parse_args()
+    if not shutil.which("qemu-system-x86_64"):
+        sys.exit("qemu-system-x86_64 not found: run scripts/setup.sh")
+    sys.exit(asyncio.run(run(args)))
+
+
+if __name__ == "__main__":
+    main()

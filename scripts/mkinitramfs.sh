@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the guest's busybox initramfs: /init, the module, the in-tree C
+# virtio_balloon module (for comparisons), and the selftests.
+# Usage: mkinitramfs.sh KDIR OUTPUT
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+KDIR=$1
+OUT=$2
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage"/{bin,dev,proc,sys,tmp,root,lib/modules,selftests}
+cp /bin/busybox "$stage/bin/busybox"
+cp "$ROOT/scripts/guest-init.sh" "$stage/init"
+cp "$ROOT/offline_balloon.ko" "$stage/lib/modules/"
+c_driver=$KDIR/drivers/virtio/virtio_balloon.ko
+[ -f "$c_driver" ] && cp "$c_driver" "$stage/lib/modules/"
+cp -r "$ROOT/selftests/offline_balloon" "$stage/selftests/"
+rm "$stage"/selftests/offline_balloon/*.c
+for tool in "$ROOT"/selftests/offline_balloon/*.c; do
+	gcc -static -O2 -Wall -Wextra -Werror -o "$stage/selftests/offline_balloon/$(basename "$tool" .c)" "$tool"
+done
+cp "$ROOT/scripts/guest-demo.sh" "$stage/bin/offline-balloon-demo"
+chmod +x "$stage/init" "$stage/bin/offline-balloon-demo"
+(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) > "$OUT"

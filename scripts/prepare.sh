@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Everything before booting a guest: install requirements, build (or reuse) the
+# test kernel, and build the module against it. With --lint: rustfmt check,
+# clippy, and warnings as errors.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+"$ROOT/scripts/setup.sh"
+"$ROOT/scripts/build-kernel.sh"
+KDIR=$("$ROOT/scripts/print-kdir.sh")
+if [ "${1:-}" = --lint ]; then
+	info "lint: rustfmt --check"
+	rustfmt --check --edition 2021 --config-path "$KDIR/source/.rustfmt.toml" "$ROOT"/src/main.rs ||
+		die "rustfmt: run 'rustfmt --edition 2021 src/main.rs'"
+	info "lint: clippy, warnings as errors"
+	make -s -C "$ROOT" KDIR="$KDIR" CLIPPY=1 OB_WERROR=1 modules
+else
+	make -s -C "$ROOT" KDIR="$KDIR" modules
+fi

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot the test kernel in QEMU with the module and selftests.
+# Usage: run-guest.sh check|run|shell [TEST]
+# Environment: OB_ACCEL=kvm to try KVM (hangs on these machines; TCG is the
+# default), OB_MEM (MiB, 1024), OB_SMP (2), OB_TIMEOUT (seconds), OB_APPEND
+# (extra kernel parameters), OB_QEMU_ARGS (extra QEMU arguments).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+mode=${1:?usage: run-guest.sh check|run|shell [TEST]}
+test=${2:-}
+
+KDIR=$("$ROOT/scripts/print-kdir.sh")
+[ -f "$KDIR/arch/x86/boot/bzImage" ] || die "no test kernel in $KDIR: run 'make kernel'"
+[ -f "$ROOT/offline_balloon.ko" ] || die "offline_balloon.ko missing: run 'make'"
+mkdir -p "$CACHE/logs"
+export OB_LOG_DIR=${OB_LOG_DIR:-$CACHE/logs}
+work=$(mktemp -d /tmp/offline_balloon.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+"$ROOT/scripts/mkinitramfs.sh" "$KDIR" "$work/initrd.gz"
+exec_args=(--kernel "$KDIR/arch/x86/boot/bzImage" --initrd "$work/initrd.gz" --workdir "$work" --mode "$mode")
+[ -n "$test" ] && exec_args+=(--tests "$test")
+"$VENV/bin/python3" "$ROOT/scripts/guest.py" "${exec_args[@]}"

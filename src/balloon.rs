@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The balloon: moves offline pages in and out toward a target.
+//!
+//! Movable pages sit on a balloon compaction list (`balloon_dev_info`), so
+//! compaction and memory offlining can isolate them and migrate them through
+//! [`Balloon::migrate`], the `migratepage` hook. Frozen pages sit on the
+//! balloon's own list and never move. A work item inflates and deflates in
+//! batches; the host, if any, is told about every page that changes hands.
+//!
+//! # Locking
+//!
+//! - `balloon_dev_info.pages_lock` (spinlock, irqsave) guards the compaction
+//!   list and `isolated_pages`; the balloon compaction core takes it, and so
+//!   does [`Balloon::migrate`] when it inserts the new page.
+//! - `batch` (mutex) is the worker's scratch space; only the worker and
+//!   [`Balloon::shutdown`] (after the worker stopped) take it.
+//! - `frozen` (mutex) guards the frozen list.
+//! - `host_busy` (a flag under a mutex that is never held for long) serialises
+//!   talking to the host. `migratepage` runs with two pages locked, possibly
+//!   inside an allocation of our own inflate path (direct compaction), so it
+//!   never waits for the flag: it returns -EAGAIN and the core retries.
+
+use crate::bindings;
+use crate::offline_page::{self, OfflinePage, RefModel};
+use crate::page_list::PageList;
+use crate::stats::Stats;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use kernel::prelude::*;
+use kernel::sync::{new_condvar, new_mutex, Arc, CondVar, Mutex};
+use kernel::time::Ktime;
+use kernel::types::Opaque;
+use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
+
+/// Pages inflated or deflated per batch.
+pub(crate) const BATCH_PAGES: usize = 1024;
+
+/// Longest pause after a failed allocation before the worker tries again.
+const MAX_BACKOFF_MS: u32 = 1000;
+
+/// The other side of the balloon: the hypervisor, told about pages in PFNs of 4 KiB.
+pub(crate) trait Host: Send + Sync {
+    /// The pages `pfns` were inflated: the host may take their memory.
+    fn inflate(&self, pfns: &[u32]);
+    /// The pages `pfns` are about to be deflated: the host must back them again.
+    fn deflate(&self, pfns: &[u32]);
+    /// The balloon's size changed to `pages`.
+    fn report_size(&self, pages: u64);
+}
+
+/// The worker's preallocated scratch space, so that deflating needs no memory:
+/// the pages of one batch and their PFNs, and a list for the balloon
+/// compaction core to dequeue onto.
+struct Batch {
+    list: PageList,
+    pfns: KVec<u32>,
+    dequeued: PageList,
+}
+
+impl Batch {
+    /// Adds `page` to the batch.
+    fn push(&mut self, page: OfflinePage) {
+        self.pfns.as_mut_slice()[self.list.len()] = page.pfn() as u32;
+        self.list.push(page);
+    }
+
+    /// The PFNs of the pages in the batch.
+    fn pfns(&self) -> &[u32] {
+        &self.pfns.as_slice()[..self.list.len()]
+    }
+}
+
+/// A balloon of offline pages.
+#[pin_data]
+pub(crate) struct Balloon {
+    /// The balloon compaction device; its `migratepage` leads to [`Balloon::migrate`].
+    #[pin]
+    dev_info: Opaque<bindings::balloon_dev_info>,
+    model: RefModel,
+    host: Arc<dyn Host>,
+    #[pin]
+    batch: Mutex<Batch>,
+    #[pin]
+    frozen: Mutex<PageList>,
+    #[pin]
+    host_busy: Mutex<bool>,
+    #[pin]
+    host_idle: CondVar,
+    target: AtomicU64,
+    stopping: AtomicBool,
+    /// Statistics, shown in debugfs.
+    pub(crate) stats: Stats,
+    #[pin]
+    work: Work<Balloon>,
+}
+
+// SAFETY: the balloon compaction device is shared with the kernel, which guards it with
+// `pages_lock`; the balloon takes that lock too whenever it touches the device. Everything
+// else in `Balloon` is `Send + Sync`.
+unsafe impl Send for Balloon {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Balloon {}
+
+impl_has_work! {
+    impl HasWork<Self> for Balloon { self.work }
+}
+
+impl Balloon {
+    /// Creates an empty balloon whose pages follow `model`, talking to `host`.
+    pub(crate) fn new(model: RefModel, host: Arc<dyn Host>) -> Result<Arc<Self>> {
+        let batch = Batch {
+            list: PageList::new(model)?,
+            pfns: KVec::from_elem(0, BATCH_PAGES, GFP_KERNEL)?,
+            dequeued: PageList::new(model)?,
+        };
+        let frozen = PageList::new(RefModel::Frozen)?;
+        let this = Arc::pin_init(
+            pin_init!(Self {
+                dev_info: Opaque::uninit(),
+                model,
+                host,
+                batch <- new_mutex!(batch, "offline_balloon::batch"),
+                frozen <- new_mutex!(frozen, "offline_balloon::frozen"),
+                host_busy <- new_mutex!(false, "offline_balloon::host_busy"),
+                host_idle <- new_condvar!("offline_balloon::host_idle"),
+                target: AtomicU64::new(0),
+                stopping: AtomicBool::new(false),
+                stats: Stats::default(),
+                work <- new_work!("offline_balloon::work"),
+            }),
+            GFP_KERNEL,
+        )?;
+        let b = this.dev_info.get();
+        // SAFETY: `dev_info` is pinned inside the Arc and not yet shared with anyone.
+        unsafe {
+            bindings::ob_balloon_devinfo_init(b);
+            (*b).migratepage = Some(migratepage);
+        }
+        Ok(this)
+    }
+
+    /// The target size in pages.
+    pub(crate) fn target(&self) -> u64 {
+        self.target.load(Relaxed)
+    }
+
+    /// Pages isolated from the compaction list by a migration in progress.
+    pub(crate) fn isolated(&self) -> u64 {
+        let b = self.dev_info.get();
+        // SAFETY: `b` is initialised; `pages_lock` guards `isolated_pages`.
+        unsafe {
+            let flags = bindings::ob_spin_lock_irqsave(&raw mut (*b).pages_lock);
+            let n = (*b).isolated_pages;
+            bindings::ob_spin_unlock_irqrestore(&raw mut (*b).pages_lock, flags);
+            n as u64
+        }
+    }
+
+    /// Sets the target size in pages and lets the worker move toward it.
+    pub(crate) fn set_target(self: &Arc<Self>, pages: u64) {
+        self.target.store(pages, Relaxed);
+        if !self.stopping.load(Relaxed) {
+            // An already queued work item will see the new target.
+            let _ = workqueue::system_freezable().enqueue(self.clone());
+        }
+    }
+
+    /// Stops the worker and gives every page back, waiting for pages that a
+    /// migration holds isolated. Nothing may call [`Self::set_target`] after this.
+    pub(crate) fn shutdown(&self) {
+        self.stopping.store(true, Relaxed);
+        // SAFETY: `work` is an initialised work item of this live balloon; nothing
+        // enqueues it once `stopping` is set, so after the flush it is idle.
+        unsafe { kernel::bindings::flush_work(Work::raw_get(&self.work)) };
+        while self.stats.inflated() > 0 {
+            if self.deflate(BATCH_PAGES) == 0 {
+                // Only isolated pages are left: their migration or putback is under way.
+                // SAFETY: plain sleep in process context.
+                unsafe { bindings::msleep(10) };
+            }
+        }
+    }
+
+    /// Inflates or deflates until the target is reached or the balloon stops.
+    fn adjust(&self) {
+        let mut backoff_ms = 0;
+        while !self.stopping.load(Relaxed) {
+            let target = self.target();
+            let size = self.stats.inflated();
+            if size < target {
+                let want = (target - size).min(BATCH_PAGES as u64) as usize;
+                if self.inflate(want) < want {
+                    self.stats.alloc_failed_total.fetch_add(1, Relaxed);
+                    backoff_ms = (backoff_ms * 2).clamp(20, MAX_BACKOFF_MS);
+                    self.pause(backoff_ms, target);
+                } else {
+                    backoff_ms = 0;
+                }
+            } else if size > target {
+                let want = (size - target).min(BATCH_PAGES as u64) as usize;
+                if self.deflate(want) == 0 {
+                    // Only isolated pages are left for now.
+                    self.pause(10, target);
+                }
+            } else {
+                break;
+            }
+            // SAFETY: plain rescheduling point in process context.
+            unsafe { bindings::ob_cond_resched() };
+        }
+    }
+
+    /// Sleeps up to `ms` milliseconds, less if the target changes or the balloon stops.
+    fn pause(&self, ms: u32, target: u64) {
+        let mut slept = 0;
+        while slept < ms && self.target() == target && !self.stopping.load(Relaxed) {
+            // SAFETY: plain sleep in process context.
+            unsafe { bindings::msleep(10) };
+            slept += 10;
+        }
+    }
+
+    /// Inflates up to `want` pages (at most [`BATCH_PAGES`]); returns how many
+    /// were inflated.
+    fn inflate(&self, want: usize) -> usize {
+        let start = Ktime::ktime_get();
+        let mut batch = self.batch.lock();
+        while batch.list.len() < want {
+            let Some(page) = offline_page::alloc_offline_page(self.model) else {
+                break;
+            };
+            batch.push(page);
+        }
+        let n = batch.list.len();
+        if n > 0 {
+            let _host = self.lock_host();
+            self.host.inflate(batch.pfns());
+            match self.model {
+                RefModel::Movable => {
+                    // SAFETY: `dev_info` is live and initialised; the pages are unlocked
+                    // movable offline pages of ours.
+                    unsafe { batch.list.enqueue_into(self.dev_info.get()) };
+                    self.stats.movable_pages.fetch_add(n as u64, Relaxed);
+                }
+                RefModel::Frozen => {
+                    let mut frozen = self.frozen.lock();
+                    while let Some(page) = batch.list.pop() {
+                        frozen.push(page);
+                    }
+                    self.stats.frozen_pages.fetch_add(n as u64, Relaxed);
+                }
+            }
+            self.host.report_size(self.stats.inflated());
+        }
+        self.account(&self.stats.inflated_total, &self.stats.inflate_ns, n, start);
+        n
+    }
+
+    /// Deflates up to `want` pages (at most [`BATCH_PAGES`]); returns how many
+    /// were deflated (fewer while pages are isolated for migration).
+    fn deflate(&self, want: usize) -> usize {
+        let start = Ktime::ktime_get();
+        let mut batch = self.batch.lock();
+        match self.model {
+            RefModel::Movable => {
+                // SAFETY: `dev_info` is live; its pages are our movable offline pages.
+                let n = unsafe { batch.dequeued.dequeue_from(self.dev_info.get(), want) };
+                self.stats.movable_pages.fetch_sub(n as u64, Relaxed);
+                while let Some(page) = batch.dequeued.pop() {
+                    batch.push(page);
+                }
+            }
+            RefModel::Frozen => {
+                let mut frozen = self.frozen.lock();
+                while batch.list.len() < want {
+                    let Some(page) = frozen.pop() else { break };
+                    batch.push(page);
+                }
+                self.stats.frozen_pages.fetch_sub(batch.list.len() as u64, Relaxed);
+            }
+        }
+        let n = batch.list.len();
+        if n > 0 {
+            // The host must back the pages before the guest uses them again.
+            let _host = self.lock_host();
+            self.host.deflate(batch.pfns());
+            self.host.report_size(self.stats.inflated());
+        }
+        // Dropping the pages frees them.
+        while let Some(page) = batch.list.pop() {
+            offline_page::free_offline_page(page);
+        }
+        self.account(&self.stats.deflated_total, &self.stats.deflate_ns, n, start);
+        n
+    }
+
+    fn account(&self, pages: &AtomicU64, ns: &AtomicU64, n: usize, start: Ktime) {
+        if n > 0 {
+            let elapsed = Ktime::ktime_get().to_ns() - start.to_ns();
+            pages.fetch_add(n as u64, Relaxed);
+            ns.fetch_add(elapsed.max(0) as u64, Relaxed);
+        }
+    }
+
+    /// Waits until nobody talks to the host, then holds the host for the caller.
+    fn lock_host(&self) -> HostGuard<'_> {
+        let mut busy = self.host_busy.lock();
+        while *busy {
+            self.host_idle.wait(&mut busy);
+        }
+        *busy = true;
+        HostGuard { balloon: self }
+    }
+
+    /// Holds the host for the caller if nobody else does.
+    fn try_lock_host(&self) -> Option<HostGuard<'_>> {
+        let mut busy = self.host_busy.lock();
+        if *busy {
+            return None;
+        }
+        *busy = true;
+        Some(HostGuard { balloon: self })
+    }
+
+    /// Balloon compaction moves the inflated page `old` to `new`: put `new` on
+    /// the compaction list in place of `old`, and tell the host.
+    ///
+    /// # Safety
+    ///
+    /// Called by the migration core through `balloon_dev_info.migratepage`:
+    /// `old` is an isolated page of this balloon, `new` a fresh page with
+    /// refcount 1, both locked.
+    unsafe fn migrate(&self, new: *mut bindings::page, old: *mut bindings::page) -> i32 {
+        let Some(host) = self.try_lock_host() else {
+            self.stats.migrate_failed_total.fetch_add(1, Relaxed);
+            return EAGAIN.to_errno();
+        };
+        let b = self.dev_info.get();
+        // SAFETY: per the function's contract. The balloon takes its own reference on
+        // `new` and puts it on the compaction list in place of the isolated `old`,
+        // under `pages_lock` as the balloon compaction core requires.
+        unsafe {
+            bindings::ob_get_page(new);
+            offline_page::migrate_offline_page(new, old);
+            let flags = bindings::ob_spin_lock_irqsave(&raw mut (*b).pages_lock);
+            bindings::ob_balloon_page_insert(b, new);
+            (*b).isolated_pages -= 1;
+            bindings::ob_count_vm_event(bindings::vm_event_item_BALLOON_MIGRATE);
+            bindings::ob_spin_unlock_irqrestore(&raw mut (*b).pages_lock, flags);
+        }
+        // SAFETY: both pages are valid.
+        let pfns = unsafe { [bindings::ob_page_to_pfn(new) as u32, bindings::ob_page_to_pfn(old) as u32] };
+        self.host.inflate(&pfns[..1]);
+        self.host.deflate(&pfns[1..]);
+        drop(host);
+        // SAFETY: `old` is locked and off every list; finalizing it and dropping the
+        // balloon's reference leaves it to the migration core, which frees it.
+        unsafe {
+            bindings::ob_balloon_page_finalize(old);
+            bindings::ob_put_page(old);
+        }
+        self.stats.migrated_total.fetch_add(1, Relaxed);
+        bindings::OB_MIGRATEPAGE_SUCCESS
+    }
+}
+
+impl WorkItem for Balloon {
+    type Pointer = Arc<Balloon>;
+
+    fn run(this: Arc<Balloon>) {
+        this.adjust();
+    }
+}
+
+/// Exclusive use of the host channel, released on drop.
+struct HostGuard<'a> {
+    balloon: &'a Balloon,
+}
+
+impl Drop for HostGuard<'_> {
+    fn drop(&mut self) {
+        *self.balloon.host_busy.lock() = false;
+        self.balloon.host_idle.notify_all();
+    }
+}
+
+/// The `balloon_dev_info.migratepage` hook.
+///
+/// # Safety
+///
+/// Called by the balloon compaction core with `b_dev_info` the `dev_info` of a
+/// live [`Balloon`] (a balloon outlives its pages), `page` one of its isolated
+/// pages and `newpage` the destination, both locked.
+unsafe extern "C" fn migratepage(
+    b_dev_info: *mut bindings::balloon_dev_info,
+    newpage: *mut bindings::page,
+    page: *mut bindings::page,
+    _mode: bindings::migrate_mode,
+) -> kernel::ffi::c_int {
+    // SAFETY: `dev_info` is a transparent wrapper of the `balloon_dev_info` the core
+    // passes, embedded in a live `Balloon` per the function's contract.
+    let balloon = unsafe { &*kernel::container_of!(b_dev_info, Balloon, dev_info) };
+    // SAFETY: per the function's contract.
+    unsafe { balloon.migrate(newpage, page) }
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel headers whose types and exported functions the Rust crate uses.
+ * Run through bindgen by Kbuild into src/bindings_generated.rs; the items
+ * taken are listed in Kbuild. Never compiled as C.
+ */
+#include <linux/balloon_compaction.h>
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/fs.h>
+#include <linux/memory_hotplug.h>
+#include <linux/migrate.h>
+#include <linux/mm.h>
+#include "helpers.h"
+
+/* Constants from macros bindgen cannot evaluate. */
+const gfp_t OB_GFP_MOVABLE = GFP_HIGHUSER_MOVABLE | __GFP_NOMEMALLOC | __GFP_NORETRY | __GFP_NOWARN;
+const gfp_t OB_GFP_UNMOVABLE = GFP_HIGHUSER | __GFP_NOMEMALLOC | __GFP_NORETRY | __GFP_NOWARN;
+const int OB_MIGRATEPAGE_SUCCESS = MIGRATEPAGE_SUCCESS;

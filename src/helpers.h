@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One-line C wrappers for the static inline functions and macros the Rust
+ * crate needs, and the module parameters (module_param is a C macro).
+ * Everything here is declared for bindgen, which turns it into Rust.
+ */
+#ifndef OFFLINE_BALLOON_HELPERS_H
+#define OFFLINE_BALLOON_HELPERS_H
+
+#include <linux/balloon_compaction.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/spinlock.h>
+
+/* Module parameters. */
+bool ob_param_simulate(void);
+bool ob_param_movable(void);
+
+/* Page allocation, type and refcount. */
+struct page *ob_alloc_pages(gfp_t gfp, unsigned int order);
+void ob_free_page(struct page *page);
+void ob_set_page_offline(struct page *page);
+void ob_clear_page_offline(struct page *page);
+bool ob_page_offline(struct page *page);
+int ob_page_count(struct page *page);
+void ob_get_page(struct page *page);
+void ob_put_page(struct page *page);
+bool ob_page_ref_freeze(struct page *page, int count);
+void ob_page_ref_unfreeze(struct page *page, int count);
+unsigned long ob_page_to_pfn(struct page *page);
+bool ob_page_same_zone(struct page *a, struct page *b);
+unsigned long ob_totalram_pages(void);
+
+/*
+ * The proposal's "skippable" PageOffline state, kept in the page owner's flag
+ * PG_owner_2 as upstream later did for PG_offline_skippable.
+ */
+void ob_set_page_skippable(struct page *page);
+void ob_clear_page_skippable(struct page *page);
+bool ob_page_skippable(struct page *page);
+
+/* Lists of pages linked through page->lru. */
+void ob_init_list_head(struct list_head *list);
+bool ob_list_empty(struct list_head *list);
+void ob_page_list_push(struct list_head *list, struct page *page);
+struct page *ob_page_list_pop(struct list_head *list);
+
+/* Balloon compaction. */
+void ob_balloon_devinfo_init(struct balloon_dev_info *b_dev_info);
+void ob_balloon_page_insert(struct balloon_dev_info *b_dev_info, struct page *page);
+void ob_balloon_page_finalize(struct page *page);
+unsigned long ob_spin_lock_irqsave(spinlock_t *lock);
+void ob_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
+void ob_count_vm_event(enum vm_event_item item);
+
+/* Scheduling. */
+void ob_cond_resched(void);
+
+#endif

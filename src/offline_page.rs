@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Offline pages: memory taken from the buddy allocator and marked PageOffline.
+//!
+//! This is the interface David Hildenbrand proposed on linux-mm ("PageOffline:
+//! refcount, flags and memdesc", November 2024) and that never went upstream:
+//! [`alloc_offline_page`], [`alloc_offline_pages`] and [`free_offline_page`]
+//! hand out and take back logically offline pages, so that a driver never
+//! touches the refcount, the page type or the managed page count itself.
+//!
+//! # Refcount models
+//!
+//! - [`RefModel::Movable`]: the page keeps a refcount of 1. Linux 6.12 needs it
+//!   to isolate a page for migration (`isolate_movable_page` starts with a
+//!   speculative reference), so balloon pages that compaction and memory
+//!   offlining may move use this model. They come from movable pageblocks.
+//! - [`RefModel::Frozen`]: the refcount is frozen at 0, as the proposal wants
+//!   for pages that never move: no speculative reference can be taken, and no
+//!   PFN walker can mistake the page for one in use. They come from unmovable
+//!   pageblocks so that they do not pin movable ones.
+//!   [`free_offline_page`] restores the refcount the buddy expects first.
+//!
+//! # States
+//!
+//! The proposal's per-page states live in the page owner's flags, the bits
+//! the kernel reserves for whoever owns a page (upstream later made
+//! `PG_offline_skippable` an alias of `PG_owner_2` in the same way):
+//!
+//! - *skippable* (`PG_owner_2`, `KPF_OWNER_2` in `/proc/kpageflags`): memory
+//!   offlining may skip the page and take its memory block away, because the
+//!   owner can cope. Only frozen pages are skippable; movable pages are
+//!   migrated instead.
+//! - *never onlined* (reserved: `PG_owner_priv_1`, `KPF_OWNER_PRIVATE`): a
+//!   page that was never handed to the buddy, which freeing must online with
+//!   `generic_online_page()`. Pages from this allocator always came from the
+//!   buddy, so none of them has it; it belongs to pages kept offline while
+//!   their memory block is onlined, which this module does not do yet.
+//!
+//! # Cost
+//!
+//! Zero bytes of metadata per page beyond `struct page`: the type is in
+//! `page_type`, the states in `flags`, and list linkage uses `page->lru`.
+//!
+//! # Accounting
+//!
+//! Every page handed out is taken out of its zone's managed pages (MemTotal
+//! drops by 4 KiB) and put back when freed; a migration between zones moves
+//! the count with the page ([`migrate_offline_page`]).
+
+use crate::bindings;
+use core::ptr::NonNull;
+
+/// How an offline page's refcount is kept; see the [module documentation](self).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RefModel {
+    /// Refcount 1: the page can be isolated and migrated.
+    Movable,
+    /// Refcount frozen at 0: the page never moves and is skippable.
+    Frozen,
+}
+
+/// A 4 KiB page that is PageOffline, out of the managed page count, and owned
+/// by the holder of this value.
+///
+/// # Invariants
+///
+/// `page` points to an order-0 page that nobody else owns. It is PageOffline,
+/// was subtracted from the managed page count, and its refcount is 1 for
+/// [`RefModel::Movable`] or frozen at 0 for [`RefModel::Frozen`] (then it is
+/// also skippable). It is not never-onlined.
+pub(crate) struct OfflinePage {
+    page: NonNull<bindings::page>,
+    model: RefModel,
+}
+
+// SAFETY: the page is owned exclusively, so it may be handed to another thread.
+unsafe impl Send for OfflinePage {}
+
+impl OfflinePage {
+    /// The page frame number.
+    pub(crate) fn pfn(&self) -> u64 {
+        // SAFETY: by the type invariant `page` is a valid page.
+        unsafe { bindings::ob_page_to_pfn(self.page.as_ptr()) as u64 }
+    }
+
+    /// The refcount model of this page.
+    pub(crate) fn model(&self) -> RefModel {
+        self.model
+    }
+
+    /// Gives up ownership, e.g. to the balloon compaction core; see [`Self::from_raw`].
+    pub(crate) fn into_raw(self) -> *mut bindings::page {
+        let page = self.page.as_ptr();
+        core::mem::forget(self);
+        page
+    }
+
+    /// Takes ownership of a page that [`Self::into_raw`] gave up.
+    ///
+    /// # Safety
+    ///
+    /// `page` must come from [`Self::into_raw`] of an `OfflinePage` with the same
+    /// `model` (or be a page that replaced one through balloon migration), and the
+    /// caller must own it again: nobody else may use it any more. Its PageOffline
+    /// type may have been cleared by `balloon_page_finalize()`.
+    pub(crate) unsafe fn from_raw(page: NonNull<bindings::page>, model: RefModel) -> Self {
+        // INVARIANT: the caller hands back a page this type owned, in the same model.
+        // A cleared PageOffline type (balloon_page_finalize) is set again here.
+        // SAFETY: the caller owns `page` exclusively.
+        unsafe { bindings::ob_set_page_offline(page.as_ptr()) };
+        Self { page, model }
+    }
+}
+
+impl Drop for OfflinePage {
+    fn drop(&mut self) {
+        free_page(self.page, self.model);
+    }
+}
+
+/// Allocates one offline page; see [`alloc_offline_pages`].
+pub(crate) fn alloc_offline_page(model: RefModel) -> Option<OfflinePage> {
+    let mut page = None;
+    alloc_offline_pages(0, model, |p| page = Some(p));
+    page
+}
+
+/// Allocates a naturally aligned block of `1 << order` pages and passes each
+/// of its 4 KiB pages to `f` as an [`OfflinePage`]. The block is split, so the
+/// pages can later be freed (and migrated) one by one.
+///
+/// Never dips into memory reserves, never retries hard, never warns and never
+/// invokes the OOM killer: under memory pressure it simply fails and returns
+/// false (nothing is passed to `f` then).
+pub(crate) fn alloc_offline_pages(order: u32, model: RefModel, mut f: impl FnMut(OfflinePage)) -> bool {
+    let gfp = match model {
+        RefModel::Movable => bindings::OB_GFP_MOVABLE,
+        RefModel::Frozen => bindings::OB_GFP_UNMOVABLE,
+    };
+    // SAFETY: plain page allocation; the GFP mask forbids reserves and OOM.
+    let Some(head) = NonNull::new(unsafe { bindings::ob_alloc_pages(gfp, order) }) else {
+        return false;
+    };
+    let nr = 1usize << order;
+    if order > 0 {
+        // SAFETY: `head` is a freshly allocated, non-compound block of this order.
+        unsafe { bindings::split_page(head.as_ptr(), order) };
+    }
+    // SAFETY: the block is ours; the memory map of a buddy block is contiguous.
+    unsafe { bindings::adjust_managed_page_count(head.as_ptr(), -(nr as kernel::ffi::c_long)) };
+    for i in 0..nr {
+        // SAFETY: `i < nr`, inside the block's memory map.
+        let page = unsafe { NonNull::new_unchecked(head.as_ptr().add(i)) };
+        // SAFETY: the page was just allocated (split above), so we own it with refcount 1.
+        unsafe { take_page(page, model) };
+        // INVARIANT: `take_page` made the page PageOffline with the model's refcount,
+        // and its managed count was adjusted above.
+        f(OfflinePage { page, model });
+    }
+    true
+}
+
+/// Makes an owned page with refcount 1 an offline page of `model`.
+///
+/// # Safety
+///
+/// The caller owns `page`, an order-0 page with refcount 1 and no page type.
+unsafe fn take_page(page: NonNull<bindings::page>, model: RefModel) {
+    let p = page.as_ptr();
+    // SAFETY: the caller owns the page and it has no other type.
+    unsafe { bindings::ob_set_page_offline(p) };
+    if model == RefModel::Frozen {
+        // A PFN walker may hold a speculative reference for a moment: wait it out.
+        // SAFETY: the page is ours; freezing fails harmlessly while others hold references.
+        while !unsafe { bindings::ob_page_ref_freeze(p, 1) } {
+            // SAFETY: plain rescheduling point.
+            unsafe { bindings::ob_cond_resched() };
+        }
+        // SAFETY: the page is ours; owner flags are free for its owner.
+        unsafe { bindings::ob_set_page_skippable(p) };
+    }
+}
+
+/// Gives an offline page back to the buddy allocator and the managed page count.
+pub(crate) fn free_offline_page(page: OfflinePage) {
+    drop(page);
+}
+
+/// Frees `page`, owned in `model`; the common path of [`free_offline_page`] and `Drop`.
+fn free_page(page: NonNull<bindings::page>, model: RefModel) {
+    let p = page.as_ptr();
+    if model == RefModel::Frozen {
+        // SAFETY: the page is ours with a frozen refcount; give it the buddy's 1 back.
+        unsafe {
+            bindings::ob_clear_page_skippable(p);
+            bindings::ob_page_ref_unfreeze(p, 1);
+        }
+    }
+    // SAFETY: we own `p` with refcount 1. PageOffline must be cleared before freeing in
+    // 6.12, then the page goes back to the managed count and the buddy allocator.
+    unsafe {
+        bindings::ob_clear_page_offline(p);
+        bindings::adjust_managed_page_count(p, 1);
+        bindings::ob_free_page(p);
+    }
+}
+
+/// Moves the managed page count from `old` to `new` when balloon compaction
+/// replaces the movable offline page `old` with `new`.
+///
+/// # Safety
+///
+/// `old` must be a movable offline page being migrated to `new`, both locked
+/// by the migration core.
+pub(crate) unsafe fn migrate_offline_page(new: *mut bindings::page, old: *mut bindings::page) {
+    // SAFETY: both pages are valid and locked by the caller.
+    unsafe {
+        if !bindings::ob_page_same_zone(new, old) {
+            bindings::adjust_managed_page_count(old, 1);
+            bindings::adjust_managed_page_count(new, -1);
+        }
+    }
+}

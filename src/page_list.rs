@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A list of offline pages linked through `page->lru`: no memory per page.
+
+use crate::bindings;
+use crate::offline_page::{OfflinePage, RefModel};
+use core::ptr::NonNull;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+/// Offline pages of one refcount model, linked through their `lru` field.
+///
+/// # Invariants
+///
+/// `head` is an initialised `list_head` whose entries are `lru` fields of
+/// offline pages of model `model`, each owned by this list, `len` of them.
+pub(crate) struct PageList {
+    head: Pin<KBox<Opaque<bindings::list_head>>>,
+    model: RefModel,
+    len: usize,
+}
+
+// SAFETY: the list owns its pages, which may be handed to another thread.
+unsafe impl Send for PageList {}
+
+impl PageList {
+    /// Creates an empty list of pages of `model`.
+    pub(crate) fn new(model: RefModel) -> Result<Self> {
+        let head = KBox::pin(Opaque::<bindings::list_head>::uninit(), GFP_KERNEL)?;
+        // SAFETY: `head` is pinned, so the self-referencing list head stays valid.
+        unsafe { bindings::ob_init_list_head(head.get()) };
+        // INVARIANT: an empty, initialised list.
+        Ok(Self { head, model, len: 0 })
+    }
+
+    /// Number of pages on the list.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Adds `page` at the front.
+    pub(crate) fn push(&mut self, page: OfflinePage) {
+        debug_assert_eq!(page.model(), self.model);
+        // SAFETY: the page is owned and not on any list; `head` is initialised.
+        unsafe { bindings::ob_page_list_push(self.head.get(), page.into_raw()) };
+        // INVARIANT: the list now owns one more page.
+        self.len += 1;
+    }
+
+    /// Removes the front page.
+    pub(crate) fn pop(&mut self) -> Option<OfflinePage> {
+        // SAFETY: `head` is an initialised list of pages linked through `lru`.
+        let page = NonNull::new(unsafe { bindings::ob_page_list_pop(self.head.get()) })?;
+        // INVARIANT: one page less is owned by the list.
+        self.len -= 1;
+        // SAFETY: the list owned the page, in model `self.model`, and just gave it up.
+        Some(unsafe { OfflinePage::from_raw(page, self.model) })
+    }
+
+    /// Moves every page onto the balloon compaction list of `b_dev_info`,
+    /// which owns them from then on. Returns how many there were.
+    ///
+    /// # Safety
+    ///
+    /// `b_dev_info` must be a live, initialised balloon device, and the pages
+    /// movable offline pages that nobody has locked.
+    pub(crate) unsafe fn enqueue_into(&mut self, b_dev_info: *mut bindings::balloon_dev_info) -> usize {
+        // SAFETY: per the function's contract; the core takes every page off our list.
+        let n = unsafe { bindings::balloon_page_list_enqueue(b_dev_info, self.head.get()) };
+        // INVARIANT: the list is empty now.
+        self.len -= n;
+        n
+    }
+
+    /// Takes up to `n` pages off the balloon compaction list of `b_dev_info`
+    /// (skipping locked and isolated ones) onto this list. Returns how many.
+    ///
+    /// # Safety
+    ///
+    /// `b_dev_info` must be a live, initialised balloon device whose pages are
+    /// offline pages of this list's model, owned by whoever owns the device.
+    pub(crate) unsafe fn dequeue_from(&mut self, b_dev_info: *mut bindings::balloon_dev_info, n: usize) -> usize {
+        // SAFETY: per the function's contract; dequeued pages are finalized, refcount 1.
+        let got = unsafe { bindings::balloon_page_list_dequeue(b_dev_info, self.head.get(), n) };
+        // INVARIANT: the dequeued pages are ours now.
+        self.len += got;
+        got
+    }
+}
+
+impl Drop for PageList {
+    fn drop(&mut self) {
+        while let Some(page) = self.pop() {
+            drop(page);
+        }
+    }
+}

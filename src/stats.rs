@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Balloon statistics, shown in debugfs `stats` as `name value` lines.
+
+use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Counters of one balloon. Page counts are in 4 KiB pages.
+#[derive(Default)]
+pub(crate) struct Stats {
+    /// Inflated pages with refcount 1, on the balloon compaction list or isolated.
+    pub(crate) movable_pages: AtomicU64,
+    /// Inflated pages with a frozen refcount, on the balloon's own list.
+    pub(crate) frozen_pages: AtomicU64,
+    /// Pages ever inflated.
+    pub(crate) inflated_total: AtomicU64,
+    /// Pages ever deflated.
+    pub(crate) deflated_total: AtomicU64,
+    /// Pages moved by balloon compaction (compaction, memory offlining).
+    pub(crate) migrated_total: AtomicU64,
+    /// Migrations refused with -EAGAIN because the host channel was busy.
+    pub(crate) migrate_failed_total: AtomicU64,
+    /// Times an inflation batch stopped early because allocation failed.
+    pub(crate) alloc_failed_total: AtomicU64,
+    /// Time spent inflating, for `inflate_ns_per_page`.
+    pub(crate) inflate_ns: AtomicU64,
+    /// Time spent deflating, for `deflate_ns_per_page`.
+    pub(crate) deflate_ns: AtomicU64,
+}
+
+impl Stats {
+    /// All inflated pages: `movable_pages + frozen_pages`.
+    pub(crate) fn inflated(&self) -> u64 {
+        self.movable_pages.load(Relaxed) + self.frozen_pages.load(Relaxed)
+    }
+
+    /// Writes every statistic as a `name value` line. `target` and `isolated`
+    /// come from the balloon.
+    pub(crate) fn write(&self, w: &mut impl Write, target: u64, isolated: u64) -> fmt::Result {
+        let movable = self.movable_pages.load(Relaxed);
+        let frozen = self.frozen_pages.load(Relaxed);
+        let inflated_total = self.inflated_total.load(Relaxed);
+        let deflated_total = self.deflated_total.load(Relaxed);
+        let per_page = |ns: &AtomicU64, pages: u64| ns.load(Relaxed).checked_div(pages).unwrap_or(0);
+        let lines: [(&str, u64); 14] = [
+            ("target_pages", target),
+            ("inflated_pages", movable + frozen),
+            ("movable_pages", movable),
+            ("frozen_pages", frozen),
+            ("isolated_pages", isolated),
+            ("inflated_total", inflated_total),
+            ("deflated_total", deflated_total),
+            ("migrated_total", self.migrated_total.load(Relaxed)),
+            ("migrate_failed_total", self.migrate_failed_total.load(Relaxed)),
+            ("alloc_failed_total", self.alloc_failed_total.load(Relaxed)),
+            ("inflate_ns_total", self.inflate_ns.load(Relaxed)),
+            ("deflate_ns_total", self.deflate_ns.load(Relaxed)),
+            ("inflate_ns_per_page", per_page(&self.inflate_ns, inflated_total)),
+            ("deflate_ns_per_page", per_page(&self.deflate_ns, deflated_total)),
+        ];
+        for (name, value) in lines {
+            writeln!(w, "{name} {value}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A fixed-size text buffer for debugfs output.
+pub(crate) struct TextBuf<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> TextBuf<N> {
+    /// An empty buffer.
+    pub(crate) fn new() -> Self {
+        Self { buf: [0; N], len: 0 }
+    }
+
+    /// The text written so far.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl<const N: usize> Write for TextBuf<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len.checked_add(s.len()).filter(|&e| e <= N).ok_or(fmt::Error)?;
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
