@@ -12,7 +12,7 @@ KDIR ?= $(if $(wildcard $(HOST_KDIR)/rust/libkernel.rmeta),$(HOST_KDIR),$(shell 
 LLVM ?= 1
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=$(LLVM)
 
-.PHONY: all modules clean modules_install setup kernel print-kdir check run vm
+.PHONY: all modules clean modules_install setup kernel print-kdir fmt check run vm
 
 all: modules
 
@@ -37,8 +37,12 @@ kernel:
 print-kdir:
 	@echo $(KDIR)
 
+# Format the Rust code with the kernel's rustfmt settings.
+fmt:
+	rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml src/main.rs
+
 # Every selftest in a booted guest (after rustfmt and clippy checks);
-# T=<name> runs one test script. Installs what is missing, builds what is stale.
+# T=<name>[,<name>...] runs only those test scripts. Installs what is missing, builds what is stale.
 check:
 	@scripts/prepare.sh --lint
 	@scripts/run-guest.sh check $(T)

@@ -16,7 +16,7 @@ mode=shell tests=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	ob.mode=*) mode=${arg#ob.mode=} ;;
-	ob.tests=*) tests=${arg#ob.tests=} ;;
+	ob.tests=*) tests=$(echo "${arg#ob.tests=}" | tr , " ") ;;
 	ob.mem_mib=*) export OB_GUEST_MIB=${arg#ob.mem_mib=} ;;
 	esac
 done

@@ -12,7 +12,7 @@ KDIR=$("$ROOT/scripts/print-kdir.sh")
 if [ "${1:-}" = --lint ]; then
 	info "lint: rustfmt --check"
 	rustfmt --check --edition 2021 --config-path "$KDIR/source/.rustfmt.toml" "$ROOT"/src/main.rs ||
-		die "rustfmt: run 'rustfmt --edition 2021 src/main.rs'"
+		die "rustfmt: run 'make fmt'"
 	info "lint: clippy, warnings as errors"
 	make -s -C "$ROOT" KDIR="$KDIR" CLIPPY=1 OB_WERROR=1 modules
 else

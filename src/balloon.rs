@@ -38,6 +38,9 @@ pub(crate) const BATCH_PAGES: usize = 1024;
 /// Longest pause after a failed allocation before the worker tries again.
 const MAX_BACKOFF_MS: u32 = 1000;
 
+/// Pages given back per call of the OOM notifier (1 MiB, as virtio_balloon).
+const OOM_PAGES: usize = 256;
+
 /// The other side of the balloon: the hypervisor, told about pages in PFNs of 4 KiB.
 pub(crate) trait Host: Send + Sync {
     /// The pages `pfns` were inflated: the host may take their memory.
@@ -88,6 +91,10 @@ pub(crate) struct Balloon {
     host_idle: CondVar,
     target: AtomicU64,
     stopping: AtomicBool,
+    /// Registered on the OOM notifier chain (see [`Balloon::register_oom_notifier`]).
+    #[pin]
+    oom_nb: Opaque<bindings::notifier_block>,
+    oom_registered: AtomicBool,
     /// Statistics, shown in debugfs.
     pub(crate) stats: Stats,
     #[pin]
@@ -125,18 +132,44 @@ impl Balloon {
                 host_idle <- new_condvar!("offline_balloon::host_idle"),
                 target: AtomicU64::new(0),
                 stopping: AtomicBool::new(false),
+                oom_nb: Opaque::uninit(),
+                oom_registered: AtomicBool::new(false),
                 stats: Stats::default(),
                 work <- new_work!("offline_balloon::work"),
             }),
             GFP_KERNEL,
         )?;
         let b = this.dev_info.get();
-        // SAFETY: `dev_info` is pinned inside the Arc and not yet shared with anyone.
+        // SAFETY: `dev_info` and `oom_nb` are pinned inside the Arc and not yet shared.
         unsafe {
             bindings::ob_balloon_devinfo_init(b);
             (*b).migratepage = Some(migratepage);
+            this.oom_nb.get().write(bindings::notifier_block {
+                notifier_call: Some(oom_notify),
+                ..Default::default()
+            });
         }
         Ok(this)
+    }
+
+    /// Deflates the balloon when the OOM killer is about to kill: each call
+    /// gives back up to 1 MiB and lowers the target to the new size, so the
+    /// balloon does not take the memory again (simulate mode, where the guest
+    /// is the authority on the target, like ppc CMM).
+    pub(crate) fn register_oom_notifier(&self) -> Result {
+        // SAFETY: `oom_nb` is initialised and pinned; it is unregistered in `shutdown`
+        // before the balloon can go away.
+        kernel::error::to_result(unsafe { bindings::register_oom_notifier(self.oom_nb.get()) })?;
+        self.oom_registered.store(true, Relaxed);
+        Ok(())
+    }
+
+    /// Called by the OOM notifier chain; returns the pages given back.
+    fn oom_deflate(&self) -> usize {
+        let n = self.deflate(OOM_PAGES);
+        self.stats.oom_deflated_total.fetch_add(n as u64, Relaxed);
+        self.target.fetch_min(self.stats.inflated(), Relaxed);
+        n
     }
 
     /// The target size in pages.
@@ -169,6 +202,11 @@ impl Balloon {
     /// migration holds isolated. Nothing may call [`Self::set_target`] after this.
     pub(crate) fn shutdown(&self) {
         self.stopping.store(true, Relaxed);
+        if self.oom_registered.load(Relaxed) {
+            // SAFETY: registered in `register_oom_notifier`; unregistering waits for
+            // running callbacks.
+            unsafe { bindings::unregister_oom_notifier(self.oom_nb.get()) };
+        }
         // SAFETY: `work` is an initialised work item of this live balloon; nothing
         // enqueues it once `stopping` is set, so after the flush it is idle.
         unsafe { kernel::bindings::flush_work(Work::raw_get(&self.work)) };
@@ -276,7 +314,9 @@ impl Balloon {
                     let Some(page) = frozen.pop() else { break };
                     batch.push(page);
                 }
-                self.stats.frozen_pages.fetch_sub(batch.list.len() as u64, Relaxed);
+                self.stats
+                    .frozen_pages
+                    .fetch_sub(batch.list.len() as u64, Relaxed);
             }
         }
         let n = batch.list.len();
@@ -349,7 +389,12 @@ impl Balloon {
             bindings::ob_spin_unlock_irqrestore(&raw mut (*b).pages_lock, flags);
         }
         // SAFETY: both pages are valid.
-        let pfns = unsafe { [bindings::ob_page_to_pfn(new) as u32, bindings::ob_page_to_pfn(old) as u32] };
+        let pfns = unsafe {
+            [
+                bindings::ob_page_to_pfn(new) as u32,
+                bindings::ob_page_to_pfn(old) as u32,
+            ]
+        };
         self.host.inflate(&pfns[..1]);
         self.host.deflate(&pfns[1..]);
         drop(host);
@@ -382,6 +427,28 @@ impl Drop for HostGuard<'_> {
         *self.balloon.host_busy.lock() = false;
         self.balloon.host_idle.notify_all();
     }
+}
+
+/// The OOM notifier: deflates some pages and adds them to `*data`, the count
+/// of freed pages that keeps the OOM killer from killing.
+///
+/// # Safety
+///
+/// Called by the OOM notifier chain with `nb` the `oom_nb` of a live
+/// [`Balloon`] (it unregisters before going away) and `data` pointing to the
+/// chain's `unsigned long` count of freed pages.
+unsafe extern "C" fn oom_notify(
+    nb: *mut bindings::notifier_block,
+    _action: kernel::ffi::c_ulong,
+    data: *mut kernel::ffi::c_void,
+) -> kernel::ffi::c_int {
+    // SAFETY: `oom_nb` is a transparent wrapper of the registered `notifier_block`,
+    // embedded in a live `Balloon` per the function's contract.
+    let balloon = unsafe { &*kernel::container_of!(nb, Balloon, oom_nb) };
+    let freed = balloon.oom_deflate();
+    // SAFETY: `data` points to the chain's count of freed pages.
+    unsafe { *data.cast::<kernel::ffi::c_ulong>() += freed as kernel::ffi::c_ulong };
+    bindings::NOTIFY_OK as kernel::ffi::c_int
 }
 
 /// The `balloon_dev_info.migratepage` hook.

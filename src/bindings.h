@@ -11,6 +11,8 @@
 #include <linux/memory_hotplug.h>
 #include <linux/migrate.h>
 #include <linux/mm.h>
+#include <linux/notifier.h>
+#include <linux/oom.h>
 #include "helpers.h"
 
 /* Constants from macros bindgen cannot evaluate. */

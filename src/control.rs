@@ -36,13 +36,20 @@ impl Control {
         let text = core::str::from_utf8(input).map_err(|_| EINVAL)?;
         let text = text.strip_suffix('\n').unwrap_or(text);
         let pages: u64 = text.parse().map_err(|_| {
-            pr_err!("target_pages: '{}' is not a decimal page count\n", text.escape_debug());
+            pr_err!(
+                "target_pages: '{}' is not a decimal page count\n",
+                text.escape_debug()
+            );
             EINVAL
         })?;
         // SAFETY: reads an atomic counter.
         let ram = unsafe { bindings::ob_totalram_pages() } as u64 + self.balloon.stats.inflated();
         if pages > ram {
-            pr_err!("target_pages: {} is more than the {} pages of RAM\n", pages, ram);
+            pr_err!(
+                "target_pages: {} is more than the {} pages of RAM\n",
+                pages,
+                ram
+            );
             return Err(EINVAL);
         }
         self.balloon.set_target(pages);
@@ -51,13 +58,16 @@ impl Control {
 }
 
 impl Files for Control {
-    const FILES: &'static [(&'static CStr, u16)] = &[(c_str!("target_pages"), 0o644), (c_str!("stats"), 0o444)];
+    const FILES: &'static [(&'static CStr, u16)] =
+        &[(c_str!("target_pages"), 0o644), (c_str!("stats"), 0o444)];
 
     fn show(&self, index: usize, out: &mut TextBuf<SHOW_MAX>) -> fmt::Result {
         let balloon = &self.balloon;
         match index {
             TARGET_PAGES => writeln!(out, "{}", balloon.target()),
-            STATS => balloon.stats.write(out, balloon.target(), balloon.isolated()),
+            STATS => balloon
+                .stats
+                .write(out, balloon.target(), balloon.isolated()),
             _ => Err(fmt::Error),
         }
     }

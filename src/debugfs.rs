@@ -68,10 +68,20 @@ impl<T: Files> Dir<T> {
         )?;
         let mut data = KVec::new();
         for index in 0..T::FILES.len() {
-            data.push(KBox::new(FileData { files: files.clone(), index }, GFP_KERNEL)?, GFP_KERNEL)?;
+            data.push(
+                KBox::new(
+                    FileData {
+                        files: files.clone(),
+                        index,
+                    },
+                    GFP_KERNEL,
+                )?,
+                GFP_KERNEL,
+            )?;
         }
         // SAFETY: `name` is a valid C string; a null parent means the debugfs root.
-        let dentry = unsafe { bindings::debugfs_create_dir(name.as_char_ptr(), core::ptr::null_mut()) };
+        let dentry =
+            unsafe { bindings::debugfs_create_dir(name.as_char_ptr(), core::ptr::null_mut()) };
         let dentry = kernel::error::from_err_ptr(dentry).inspect_err(|e| {
             pr_err!("cannot create debugfs directory {}: {:?}\n", name, e);
         })?;
@@ -137,7 +147,9 @@ unsafe extern "C" fn read<T: Files>(
     let text = text.as_bytes();
     // SAFETY: `buf` is a user buffer of `count` bytes and `ppos` is valid; `text` is
     // a kernel buffer of `text.len()` bytes.
-    unsafe { bindings::simple_read_from_buffer(buf.cast(), count, ppos, text.as_ptr().cast(), text.len()) }
+    unsafe {
+        bindings::simple_read_from_buffer(buf.cast(), count, ppos, text.as_ptr().cast(), text.len())
+    }
 }
 
 /// `write` of every file: one whole write at offset 0 goes to [`Files::store`].
@@ -157,16 +169,27 @@ unsafe extern "C" fn write<T: Files>(
     let name = T::FILES[data.index].0;
     // SAFETY: `ppos` is valid per the function's contract.
     if unsafe { *ppos } != 0 {
-        pr_err!("{}: partial writes are not supported; write the whole value at once\n", name);
+        pr_err!(
+            "{}: partial writes are not supported; write the whole value at once\n",
+            name
+        );
         return EINVAL.to_errno() as isize;
     }
     if count > STORE_MAX {
-        pr_err!("{}: write of {} bytes is too long (at most {})\n", name, count, STORE_MAX);
+        pr_err!(
+            "{}: write of {} bytes is too long (at most {})\n",
+            name,
+            count,
+            STORE_MAX
+        );
         return EINVAL.to_errno() as isize;
     }
     let mut input = [0u8; STORE_MAX];
     let input = &mut input[..count];
-    if let Err(e) = UserSlice::new(buf as usize, count).reader().read_slice(input) {
+    if let Err(e) = UserSlice::new(buf as usize, count)
+        .reader()
+        .read_slice(input)
+    {
         return e.to_errno() as isize;
     }
     match data.files.store(data.index, input) {

@@ -40,7 +40,8 @@ struct OfflineBalloon {
 impl kernel::Module for OfflineBalloon {
     fn init(module: &'static ThisModule) -> Result<Self> {
         // SAFETY: reads module parameters, fixed at load time.
-        let (simulate, movable) = unsafe { (bindings::ob_param_simulate(), bindings::ob_param_movable()) };
+        let (simulate, movable) =
+            unsafe { (bindings::ob_param_simulate(), bindings::ob_param_movable()) };
         if !simulate {
             pr_err!("only simulate=1 is supported so far\n");
             return Err(ENODEV);
@@ -52,10 +53,20 @@ impl kernel::Module for OfflineBalloon {
         };
         let host = Arc::new(simulate::NoHost, GFP_KERNEL)?;
         let balloon = balloon::Balloon::new(model, host)?;
-        let control = Arc::new(control::Control { balloon: balloon.clone(), simulate }, GFP_KERNEL)?;
+        balloon.register_oom_notifier()?;
+        let control = Arc::new(
+            control::Control {
+                balloon: balloon.clone(),
+                simulate,
+            },
+            GFP_KERNEL,
+        )?;
         let debugfs = debugfs::Dir::new(c_str!("offline_balloon"), control, module)?;
         pr_info!("loaded: simulate={} movable={}\n", simulate, movable);
-        Ok(Self { debugfs: Some(debugfs), balloon })
+        Ok(Self {
+            debugfs: Some(debugfs),
+            balloon,
+        })
     }
 }
 

@@ -132,7 +132,11 @@ pub(crate) fn alloc_offline_page(model: RefModel) -> Option<OfflinePage> {
 /// Never dips into memory reserves, never retries hard, never warns and never
 /// invokes the OOM killer: under memory pressure it simply fails and returns
 /// false (nothing is passed to `f` then).
-pub(crate) fn alloc_offline_pages(order: u32, model: RefModel, mut f: impl FnMut(OfflinePage)) -> bool {
+pub(crate) fn alloc_offline_pages(
+    order: u32,
+    model: RefModel,
+    mut f: impl FnMut(OfflinePage),
+) -> bool {
     let gfp = match model {
         RefModel::Movable => bindings::OB_GFP_MOVABLE,
         RefModel::Frozen => bindings::OB_GFP_UNMOVABLE,

@@ -30,7 +30,11 @@ impl PageList {
         // SAFETY: `head` is pinned, so the self-referencing list head stays valid.
         unsafe { bindings::ob_init_list_head(head.get()) };
         // INVARIANT: an empty, initialised list.
-        Ok(Self { head, model, len: 0 })
+        Ok(Self {
+            head,
+            model,
+            len: 0,
+        })
     }
 
     /// Number of pages on the list.
@@ -64,7 +68,10 @@ impl PageList {
     ///
     /// `b_dev_info` must be a live, initialised balloon device, and the pages
     /// movable offline pages that nobody has locked.
-    pub(crate) unsafe fn enqueue_into(&mut self, b_dev_info: *mut bindings::balloon_dev_info) -> usize {
+    pub(crate) unsafe fn enqueue_into(
+        &mut self,
+        b_dev_info: *mut bindings::balloon_dev_info,
+    ) -> usize {
         // SAFETY: per the function's contract; the core takes every page off our list.
         let n = unsafe { bindings::balloon_page_list_enqueue(b_dev_info, self.head.get()) };
         // INVARIANT: the list is empty now.
@@ -79,7 +86,11 @@ impl PageList {
     ///
     /// `b_dev_info` must be a live, initialised balloon device whose pages are
     /// offline pages of this list's model, owned by whoever owns the device.
-    pub(crate) unsafe fn dequeue_from(&mut self, b_dev_info: *mut bindings::balloon_dev_info, n: usize) -> usize {
+    pub(crate) unsafe fn dequeue_from(
+        &mut self,
+        b_dev_info: *mut bindings::balloon_dev_info,
+        n: usize,
+    ) -> usize {
         // SAFETY: per the function's contract; dequeued pages are finalized, refcount 1.
         let got = unsafe { bindings::balloon_page_list_dequeue(b_dev_info, self.head.get(), n) };
         // INVARIANT: the dequeued pages are ours now.

@@ -22,6 +22,8 @@ pub(crate) struct Stats {
     pub(crate) migrate_failed_total: AtomicU64,
     /// Times an inflation batch stopped early because allocation failed.
     pub(crate) alloc_failed_total: AtomicU64,
+    /// Pages given back to stop the OOM killer.
+    pub(crate) oom_deflated_total: AtomicU64,
     /// Time spent inflating, for `inflate_ns_per_page`.
     pub(crate) inflate_ns: AtomicU64,
     /// Time spent deflating, for `deflate_ns_per_page`.
@@ -41,8 +43,9 @@ impl Stats {
         let frozen = self.frozen_pages.load(Relaxed);
         let inflated_total = self.inflated_total.load(Relaxed);
         let deflated_total = self.deflated_total.load(Relaxed);
-        let per_page = |ns: &AtomicU64, pages: u64| ns.load(Relaxed).checked_div(pages).unwrap_or(0);
-        let lines: [(&str, u64); 14] = [
+        let per_page =
+            |ns: &AtomicU64, pages: u64| ns.load(Relaxed).checked_div(pages).unwrap_or(0);
+        let lines: [(&str, u64); 15] = [
             ("target_pages", target),
             ("inflated_pages", movable + frozen),
             ("movable_pages", movable),
@@ -51,12 +54,22 @@ impl Stats {
             ("inflated_total", inflated_total),
             ("deflated_total", deflated_total),
             ("migrated_total", self.migrated_total.load(Relaxed)),
-            ("migrate_failed_total", self.migrate_failed_total.load(Relaxed)),
+            (
+                "migrate_failed_total",
+                self.migrate_failed_total.load(Relaxed),
+            ),
             ("alloc_failed_total", self.alloc_failed_total.load(Relaxed)),
+            ("oom_deflated_total", self.oom_deflated_total.load(Relaxed)),
             ("inflate_ns_total", self.inflate_ns.load(Relaxed)),
             ("deflate_ns_total", self.deflate_ns.load(Relaxed)),
-            ("inflate_ns_per_page", per_page(&self.inflate_ns, inflated_total)),
-            ("deflate_ns_per_page", per_page(&self.deflate_ns, deflated_total)),
+            (
+                "inflate_ns_per_page",
+                per_page(&self.inflate_ns, inflated_total),
+            ),
+            (
+                "deflate_ns_per_page",
+                per_page(&self.deflate_ns, deflated_total),
+            ),
         ];
         for (name, value) in lines {
             writeln!(w, "{name} {value}")?;
@@ -74,7 +87,10 @@ pub(crate) struct TextBuf<const N: usize> {
 impl<const N: usize> TextBuf<N> {
     /// An empty buffer.
     pub(crate) fn new() -> Self {
-        Self { buf: [0; N], len: 0 }
+        Self {
+            buf: [0; N],
+            len: 0,
+        }
     }
 
     /// The text written so far.
@@ -85,7 +101,11 @@ impl<const N: usize> TextBuf<N> {
 
 impl<const N: usize> Write for TextBuf<N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len.checked_add(s.len()).filter(|&e| e <= N).ok_or(fmt::Error)?;
+        let end = self
+            .len
+            .checked_add(s.len())
+            .filter(|&e| e <= N)
+            .ok_or(fmt::Error)?;
         self.buf[self.len..end].copy_from_slice(s.as_bytes());
         self.len = end;
         Ok(())

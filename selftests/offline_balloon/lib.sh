@@ -31,6 +31,13 @@ meminfo() {
 	awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo
 }
 
+# free_kb: free memory in kB, MemFree plus the pages cached on the per-cpu
+# free lists (/proc/zoneinfo "count:"), which MemFree leaves out and which
+# can hold tens of MiB after large frees.
+free_kb() {
+	echo $(($(meminfo MemFree) + $(awk '/ count: / { s += $2 } END { print s + 0 }' /proc/zoneinfo) * PAGE_KB))
+}
+
 # vmstat FIELD: the value of FIELD in /proc/vmstat.
 vmstat() {
 	awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat
@@ -56,4 +63,52 @@ expect_within() {
 		ktap_print_msg "$1: got $2, want $3 +- $4"
 		ktap_test_fail "$1"
 	fi
+}
+
+# ob_stat NAME: a value of debugfs stats.
+ob_stat() {
+	awk -v k="$1" '$1 == k { print $2 }' "$OB_DEBUGFS/stats"
+}
+
+# ob_set_target PAGES: set the simulate-mode target.
+ob_set_target() {
+	echo "$1" > "$OB_DEBUGFS/target_pages"
+}
+
+# ob_wait_stat NAME VALUE [SECONDS]: wait until stats NAME equals VALUE.
+ob_wait_stat() {
+	i=0
+	while [ "$(ob_stat "$1")" != "$2" ]; do
+		i=$((i + 1))
+		if [ $i -gt $((${3:-60} * 10)) ]; then
+			ktap_print_msg "timeout waiting for $1 == $2 (is $(ob_stat "$1"))"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# ob_offline_pages [FIELD]: PageOffline pages of the machine (from
+# /proc/kpageflags), or with FIELD=skippable those also skippable.
+ob_offline_pages() {
+	"$(dirname "$0")/offline_pages" | awk -v k="${1:-offline}" '{ for (i = 1; i < NF; i += 2) if ($i == k) print $(i + 1) }'
+}
+
+# expect_consistent DESC: inflated_pages == movable_pages + frozen_pages ==
+# PageOffline pages of the machine (only this module makes any).
+expect_consistent() {
+	inflated=$(ob_stat inflated_pages)
+	sum=$(($(ob_stat movable_pages) + $(ob_stat frozen_pages)))
+	offline=$(ob_offline_pages)
+	if [ "$inflated" = "$sum" ] && [ "$inflated" = "$offline" ]; then
+		ktap_test_pass "$1"
+	else
+		ktap_print_msg "$1: inflated_pages $inflated, movable+frozen $sum, PageOffline $offline"
+		ktap_test_fail "$1"
+	fi
+}
+
+# compact: compact all memory now.
+compact() {
+	echo 1 > /proc/sys/vm/compact_memory
 }
