@@ -55,7 +55,7 @@ def qemu_command(args, workdir):
         "-append", append,
         "-nic", "none",
         "-no-reboot",
-        "-device", f"virtio-balloon-pci,id=balloon0{os.environ.get('OB_BALLOON_OPTS', '')}",
+        "-device", "virtio-balloon-pci,id=balloon0,deflate-on-oom=on,free-page-reporting=on",
         "-qmp", f"unix:{workdir}/qmp.sock,server=on,wait=off",
         "-chardev", f"socket,id=agent,path={workdir}/agent.sock,server=on,wait=off",
         "-device", "virtio-serial-pci",

@@ -23,4 +23,5 @@ kernel_key() {
 }
 
 KERNEL_SRC=$CACHE/src/linux-source-6.12-$(kernel_pkg_version)
-KDIR_BUILD=$CACHE/kbuild-$(kernel_key)
+# OB_KDIR overrides it (e.g. to test against another build of the same tree).
+KDIR_BUILD=${OB_KDIR:-$CACHE/kbuild-$(kernel_key)}

@@ -49,6 +49,8 @@ pub(crate) trait Host: Send + Sync {
     fn deflate(&self, pfns: &[u32]);
     /// The balloon's size changed to `pages`.
     fn report_size(&self, pages: u64);
+    /// The host's target in pages, if the host sets it.
+    fn target(&self) -> Option<u64>;
 }
 
 /// The worker's preallocated scratch space, so that deflating needs no memory:
@@ -90,6 +92,8 @@ pub(crate) struct Balloon {
     #[pin]
     host_idle: CondVar,
     target: AtomicU64,
+    /// The host's target may have changed: the worker reads it again.
+    host_changed: AtomicBool,
     stopping: AtomicBool,
     /// Registered on the OOM notifier chain (see [`Balloon::register_oom_notifier`]).
     #[pin]
@@ -131,6 +135,7 @@ impl Balloon {
                 host_busy <- new_mutex!(false, "offline_balloon::host_busy"),
                 host_idle <- new_condvar!("offline_balloon::host_idle"),
                 target: AtomicU64::new(0),
+                host_changed: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
                 oom_nb: Opaque::uninit(),
                 oom_registered: AtomicBool::new(false),
@@ -154,8 +159,9 @@ impl Balloon {
 
     /// Deflates the balloon when the OOM killer is about to kill: each call
     /// gives back up to 1 MiB and lowers the target to the new size, so the
-    /// balloon does not take the memory again (simulate mode, where the guest
-    /// is the authority on the target, like ppc CMM).
+    /// balloon does not take the memory again until the target is set anew
+    /// (by debugfs in simulate mode, as ppc CMM does, or by the host's next
+    /// change, as virtio_balloon does).
     pub(crate) fn register_oom_notifier(&self) -> Result {
         // SAFETY: `oom_nb` is initialised and pinned; it is unregistered in `shutdown`
         // before the balloon can go away.
@@ -192,8 +198,19 @@ impl Balloon {
     /// Sets the target size in pages and lets the worker move toward it.
     pub(crate) fn set_target(self: &Arc<Self>, pages: u64) {
         self.target.store(pages, Relaxed);
+        self.kick();
+    }
+
+    /// The host's target may have changed: let the worker read it and move
+    /// toward it. Callable in interrupt context.
+    pub(crate) fn host_changed(self: &Arc<Self>) {
+        self.host_changed.store(true, Relaxed);
+        self.kick();
+    }
+
+    fn kick(self: &Arc<Self>) {
         if !self.stopping.load(Relaxed) {
-            // An already queued work item will see the new target.
+            // An already queued work item will see the change.
             let _ = workqueue::system_freezable().enqueue(self.clone());
         }
     }
@@ -223,6 +240,11 @@ impl Balloon {
     fn adjust(&self) {
         let mut backoff_ms = 0;
         while !self.stopping.load(Relaxed) {
+            if self.host_changed.swap(false, Relaxed) {
+                if let Some(target) = self.host.target() {
+                    self.target.store(target, Relaxed);
+                }
+            }
             let target = self.target();
             let size = self.stats.inflated();
             if size < target {
@@ -251,7 +273,11 @@ impl Balloon {
     /// Sleeps up to `ms` milliseconds, less if the target changes or the balloon stops.
     fn pause(&self, ms: u32, target: u64) {
         let mut slept = 0;
-        while slept < ms && self.target() == target && !self.stopping.load(Relaxed) {
+        while slept < ms
+            && self.target() == target
+            && !self.host_changed.load(Relaxed)
+            && !self.stopping.load(Relaxed)
+        {
             // SAFETY: plain sleep in process context.
             unsafe { bindings::msleep(10) };
             slept += 10;

@@ -13,9 +13,17 @@
 #include <linux/mm.h>
 #include <linux/notifier.h>
 #include <linux/oom.h>
+#include <linux/scatterlist.h>
+#include <linux/virtio.h>
+#include <linux/virtio_balloon.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_ring.h>
+#include <linux/vmstat.h>
 #include "helpers.h"
 
 /* Constants from macros bindgen cannot evaluate. */
 const gfp_t OB_GFP_MOVABLE = GFP_HIGHUSER_MOVABLE | __GFP_NOMEMALLOC | __GFP_NORETRY | __GFP_NOWARN;
 const gfp_t OB_GFP_UNMOVABLE = GFP_HIGHUSER | __GFP_NOMEMALLOC | __GFP_NORETRY | __GFP_NOWARN;
 const int OB_MIGRATEPAGE_SUCCESS = MIGRATEPAGE_SUCCESS;
+const gfp_t OB_GFP_KERNEL = GFP_KERNEL;
+const unsigned long OB_PAGE_SIZE = PAGE_SIZE;

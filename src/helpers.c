@@ -4,6 +4,7 @@
  */
 #include "helpers.h"
 #include <linux/moduleparam.h>
+#include <linux/virtio_balloon.h>
 #include <linux/vmstat.h>
 
 static bool simulate;
@@ -47,3 +48,19 @@ void ob_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags) { spin_unl
 void ob_count_vm_event(enum vm_event_item item) { count_vm_event(item); }
 
 void ob_cond_resched(void) { cond_resched(); }
+void ob_init_waitqueue_head(struct wait_queue_head *wq) { init_waitqueue_head(wq); }
+void ob_wake_up(struct wait_queue_head *wq) { wake_up(wq); }
+void ob_wait_for_used_buf(struct wait_queue_head *wq, struct virtqueue *vq) { unsigned int len; wait_event(*wq, virtqueue_get_buf(vq, &len)); }
+
+unsigned long ob_node_page_state(enum node_stat_item item) { return global_node_page_state(item); }
+
+int ob_register_virtio_driver(struct virtio_driver *drv) { return register_virtio_driver(drv); }
+bool ob_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit) { return virtio_has_feature(vdev, fbit); }
+void ob_virtio_clear_feature(struct virtio_device *vdev, unsigned int fbit) { __virtio_clear_bit(vdev, fbit); }
+bool ob_virtio_is_little_endian(struct virtio_device *vdev) { return virtio_is_little_endian(vdev); }
+int ob_virtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqueue *vqs[],
+		       struct virtqueue_info vqs_info[]) { return virtio_find_vqs(vdev, nvqs, vqs, vqs_info, NULL); }
+void ob_virtio_device_ready(struct virtio_device *vdev) { virtio_device_ready(vdev); }
+void ob_virtio_del_vqs(struct virtio_device *vdev) { vdev->config->del_vqs(vdev); }
+u32 ob_virtio_balloon_num_pages(struct virtio_device *vdev) { u32 v; virtio_cread_le(vdev, struct virtio_balloon_config, num_pages, &v); return v; }
+void ob_virtio_balloon_set_actual(struct virtio_device *vdev, u32 actual) { virtio_cwrite_le(vdev, struct virtio_balloon_config, actual, &actual); }

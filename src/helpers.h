@@ -11,6 +11,9 @@
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/spinlock.h>
+#include <linux/virtio.h>
+#include <linux/virtio_config.h>
+#include <linux/wait.h>
 
 /* Module parameters. */
 bool ob_param_simulate(void);
@@ -53,7 +56,25 @@ unsigned long ob_spin_lock_irqsave(spinlock_t *lock);
 void ob_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
 void ob_count_vm_event(enum vm_event_item item);
 
-/* Scheduling. */
+/* Scheduling and waiting. */
 void ob_cond_resched(void);
+void ob_init_waitqueue_head(struct wait_queue_head *wq);
+void ob_wake_up(struct wait_queue_head *wq);
+void ob_wait_for_used_buf(struct wait_queue_head *wq, struct virtqueue *vq);
+
+/* Memory statistics. */
+unsigned long ob_node_page_state(enum node_stat_item item);
+
+/* Virtio. */
+int ob_register_virtio_driver(struct virtio_driver *drv);
+bool ob_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit);
+void ob_virtio_clear_feature(struct virtio_device *vdev, unsigned int fbit);
+bool ob_virtio_is_little_endian(struct virtio_device *vdev);
+int ob_virtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqueue *vqs[],
+		       struct virtqueue_info vqs_info[]);
+void ob_virtio_device_ready(struct virtio_device *vdev);
+void ob_virtio_del_vqs(struct virtio_device *vdev);
+u32 ob_virtio_balloon_num_pages(struct virtio_device *vdev);
+void ob_virtio_balloon_set_actual(struct virtio_device *vdev, u32 actual);
 
 #endif

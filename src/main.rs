@@ -5,15 +5,16 @@
 //! Inflated pages come from [`offline_page`]: taken from the buddy allocator,
 //! marked PageOffline and taken out of the managed page count. Movable ones
 //! can be migrated by compaction and memory offlining through the balloon
-//! compaction hooks ([`balloon`]). Statistics and control live under
+//! compaction hooks ([`balloon`]). The host drives the balloon through the
+//! virtio balloon device ([`virtio`]), or, with `simulate=1`, debugfs does
+//! ([`simulate`]). Statistics and control live under
 //! `/sys/kernel/debug/offline_balloon/` ([`control`]).
 //!
 //! Module parameters (C, see `helpers.c`): `simulate` (no device; debugfs
-//! sets the target) and `movable` (refcount model of inflated pages).
+//! sets the target) and `movable` (refcount model of inflated pages in
+//! simulate mode; the virtio backend always uses movable pages).
 
-use kernel::c_str;
 use kernel::prelude::*;
-use kernel::sync::Arc;
 
 mod balloon;
 mod bindings;
@@ -23,6 +24,7 @@ mod offline_page;
 mod page_list;
 mod simulate;
 mod stats;
+mod virtio;
 
 module! {
     type: OfflineBalloon,
@@ -30,52 +32,48 @@ module! {
     author: "offline_balloon developers",
     description: "PageOffline-aware memory balloon driver",
     license: "GPL",
+    alias: ["virtio:d00000005v*"],
+}
+
+/// Where the balloon's target comes from; dropping it gives every page back.
+enum Backend {
+    Simulate { _device: simulate::Device },
+    Virtio { _driver: virtio::Driver },
 }
 
 struct OfflineBalloon {
-    debugfs: Option<debugfs::Dir<control::Control>>,
-    balloon: Arc<balloon::Balloon>,
+    _backend: Backend,
 }
 
 impl kernel::Module for OfflineBalloon {
-    fn init(module: &'static ThisModule) -> Result<Self> {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
         // SAFETY: reads module parameters, fixed at load time.
-        let (simulate, movable) =
-            unsafe { (bindings::ob_param_simulate(), bindings::ob_param_movable()) };
-        if !simulate {
-            pr_err!("only simulate=1 is supported so far\n");
-            return Err(ENODEV);
-        }
-        let model = if movable {
-            offline_page::RefModel::Movable
+        let (simulate, movable) = unsafe { (bindings::ob_param_simulate(), bindings::ob_param_movable()) };
+        let backend = if simulate {
+            let model = if movable {
+                offline_page::RefModel::Movable
+            } else {
+                offline_page::RefModel::Frozen
+            };
+            Backend::Simulate {
+                _device: simulate::Device::new(model)?,
+            }
         } else {
-            offline_page::RefModel::Frozen
+            if !movable {
+                pr_err!("movable=0 is for simulate mode; the virtio backend balloons movable pages\n");
+                return Err(EINVAL);
+            }
+            Backend::Virtio {
+                _driver: virtio::Driver::register()?,
+            }
         };
-        let host = Arc::new(simulate::NoHost, GFP_KERNEL)?;
-        let balloon = balloon::Balloon::new(model, host)?;
-        balloon.register_oom_notifier()?;
-        let control = Arc::new(
-            control::Control {
-                balloon: balloon.clone(),
-                simulate,
-            },
-            GFP_KERNEL,
-        )?;
-        let debugfs = debugfs::Dir::new(c_str!("offline_balloon"), control, module)?;
         pr_info!("loaded: simulate={} movable={}\n", simulate, movable);
-        Ok(Self {
-            debugfs: Some(debugfs),
-            balloon,
-        })
+        Ok(Self { _backend: backend })
     }
 }
 
 impl Drop for OfflineBalloon {
     fn drop(&mut self) {
-        // No more target changes, then give every page back.
-        drop(self.debugfs.take());
-        let pages = self.balloon.stats.inflated();
-        self.balloon.shutdown();
-        pr_info!("unloaded, {} pages returned\n", pages);
+        pr_info!("unloading\n");
     }
 }

@@ -3,13 +3,56 @@
 //! Simulate mode: a balloon with no hypervisor behind it, like ppc CMM's
 //! `simulate` parameter. The target comes from debugfs `target_pages`.
 
-use crate::balloon::Host;
+use crate::balloon::{Balloon, Host};
+use crate::control::Control;
+use crate::debugfs;
+use crate::offline_page::RefModel;
+use kernel::c_str;
+use kernel::prelude::*;
+use kernel::sync::Arc;
 
 /// A host that takes every page and needs to be told nothing.
-pub(crate) struct NoHost;
+struct NoHost;
 
 impl Host for NoHost {
     fn inflate(&self, _pfns: &[u32]) {}
     fn deflate(&self, _pfns: &[u32]) {}
     fn report_size(&self, _pages: u64) {}
+    fn target(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// The simulated balloon device and its debugfs files.
+pub(crate) struct Device {
+    debugfs: Option<debugfs::Dir<Control>>,
+    balloon: Arc<Balloon>,
+}
+
+impl Device {
+    /// Creates a balloon of `model` pages, controlled through debugfs.
+    pub(crate) fn new(model: RefModel) -> Result<Self> {
+        let balloon = Balloon::new(model, Arc::new(NoHost, GFP_KERNEL)?)?;
+        balloon.register_oom_notifier()?;
+        let control = Arc::new(
+            Control {
+                balloon: balloon.clone(),
+                simulate: true,
+            },
+            GFP_KERNEL,
+        )?;
+        let debugfs = debugfs::Dir::new(c_str!("offline_balloon"), control, &crate::THIS_MODULE)?;
+        Ok(Self {
+            debugfs: Some(debugfs),
+            balloon,
+        })
+    }
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        // No more target changes, then give every page back.
+        drop(self.debugfs.take());
+        self.balloon.shutdown();
+    }
 }

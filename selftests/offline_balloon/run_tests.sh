@@ -54,6 +54,11 @@ for name in "$@"; do
 		ktap_print_msg "$t: timed out after $timeout s"
 		fail=$((fail + 1))
 	fi
+	# A script that failed without a failed test case (bailed out, crashed)
+	# still counts as one failure.
+	if [ "$rc" != 0 ] && [ "$rc" != 4 ] && [ "$2" = 0 ] && [ -z "$splats" ]; then
+		fail=$((fail + 1))
+	fi
 	case "$rc" in
 	0) ktap_test_pass "selftests: offline_balloon: $t" ;;
 	4) ktap_test_skip "selftests: offline_balloon: $t" ;;
