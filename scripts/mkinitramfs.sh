@@ -10,7 +10,9 @@ OUT=$2
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-mkdir -p "$stage"/{bin,dev,proc,sys,tmp,root,lib/modules,selftests}
+mkdir -p "$stage"/{bin,dev,etc,proc,sys,tmp,root,lib/modules,selftests}
+# Login shells (make vm) get the host agent's 'host' command.
+echo ". /selftests/offline_balloon/host_agent.sh" > "$stage/etc/profile"
 cp /bin/busybox "$stage/bin/busybox"
 cp "$ROOT/scripts/guest-init.sh" "$stage/init"
 cp "$ROOT/offline_balloon.ko" "$stage/lib/modules/"

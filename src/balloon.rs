@@ -32,8 +32,16 @@ use kernel::time::Ktime;
 use kernel::types::Opaque;
 use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
 
-/// Pages inflated or deflated per batch.
-pub(crate) const BATCH_PAGES: usize = 1024;
+/// How a balloon inflates.
+#[derive(Clone, Copy)]
+pub(crate) struct Config {
+    /// Refcount model of the inflated pages.
+    pub(crate) model: RefModel,
+    /// Pages inflated or deflated per batch (and per host request).
+    pub(crate) batch: usize,
+    /// Try naturally aligned blocks of `1 << order` pages first (0: single pages).
+    pub(crate) order: u32,
+}
 
 /// Longest pause after a failed allocation before the worker tries again.
 const MAX_BACKOFF_MS: u32 = 1000;
@@ -81,7 +89,7 @@ pub(crate) struct Balloon {
     /// The balloon compaction device; its `migratepage` leads to [`Balloon::migrate`].
     #[pin]
     dev_info: Opaque<bindings::balloon_dev_info>,
-    model: RefModel,
+    config: Config,
     host: Arc<dyn Host>,
     #[pin]
     batch: Mutex<Batch>,
@@ -117,18 +125,19 @@ impl_has_work! {
 }
 
 impl Balloon {
-    /// Creates an empty balloon whose pages follow `model`, talking to `host`.
-    pub(crate) fn new(model: RefModel, host: Arc<dyn Host>) -> Result<Arc<Self>> {
+    /// Creates an empty balloon inflating as `config` says, talking to `host`.
+    pub(crate) fn new(config: Config, host: Arc<dyn Host>) -> Result<Arc<Self>> {
+        let model = config.model;
         let batch = Batch {
             list: PageList::new(model)?,
-            pfns: KVec::from_elem(0, BATCH_PAGES, GFP_KERNEL)?,
+            pfns: KVec::from_elem(0, config.batch, GFP_KERNEL)?,
             dequeued: PageList::new(model)?,
         };
         let frozen = PageList::new(RefModel::Frozen)?;
         let this = Arc::pin_init(
             pin_init!(Self {
                 dev_info: Opaque::uninit(),
-                model,
+                config,
                 host,
                 batch <- new_mutex!(batch, "offline_balloon::batch"),
                 frozen <- new_mutex!(frozen, "offline_balloon::frozen"),
@@ -228,7 +237,7 @@ impl Balloon {
         // enqueues it once `stopping` is set, so after the flush it is idle.
         unsafe { kernel::bindings::flush_work(Work::raw_get(&self.work)) };
         while self.stats.inflated() > 0 {
-            if self.deflate(BATCH_PAGES) == 0 {
+            if self.deflate(self.config.batch) == 0 {
                 // Only isolated pages are left: their migration or putback is under way.
                 // SAFETY: plain sleep in process context.
                 unsafe { bindings::msleep(10) };
@@ -248,7 +257,7 @@ impl Balloon {
             let target = self.target();
             let size = self.stats.inflated();
             if size < target {
-                let want = (target - size).min(BATCH_PAGES as u64) as usize;
+                let want = (target - size).min(self.config.batch as u64) as usize;
                 if self.inflate(want) < want {
                     self.stats.alloc_failed_total.fetch_add(1, Relaxed);
                     backoff_ms = (backoff_ms * 2).clamp(20, MAX_BACKOFF_MS);
@@ -257,7 +266,7 @@ impl Balloon {
                     backoff_ms = 0;
                 }
             } else if size > target {
-                let want = (size - target).min(BATCH_PAGES as u64) as usize;
+                let want = (size - target).min(self.config.batch as u64) as usize;
                 if self.deflate(want) == 0 {
                     // Only isolated pages are left for now.
                     self.pause(10, target);
@@ -284,13 +293,26 @@ impl Balloon {
         }
     }
 
-    /// Inflates up to `want` pages (at most [`BATCH_PAGES`]); returns how many
-    /// were inflated.
+    /// Inflates up to `want` pages (at most a batch); returns how many were
+    /// inflated. With an `order`, whole blocks come first, while they can be
+    /// had without reclaim; single pages make up the rest.
     fn inflate(&self, want: usize) -> usize {
         let start = Ktime::ktime_get();
         let mut batch = self.batch.lock();
+        let block = 1usize << self.config.order;
+        let mut blocks = self.config.order > 0;
         while batch.list.len() < want {
-            let Some(page) = offline_page::alloc_offline_page(self.model) else {
+            if blocks && want - batch.list.len() >= block {
+                if offline_page::alloc_offline_pages(self.config.order, self.config.model, |page| {
+                    batch.push(page)
+                }) {
+                    self.stats.inflated_blocks_total.fetch_add(1, Relaxed);
+                    continue;
+                }
+                self.stats.block_failed_total.fetch_add(1, Relaxed);
+                blocks = false;
+            }
+            let Some(page) = offline_page::alloc_offline_page(self.config.model) else {
                 break;
             };
             batch.push(page);
@@ -299,7 +321,7 @@ impl Balloon {
         if n > 0 {
             let _host = self.lock_host();
             self.host.inflate(batch.pfns());
-            match self.model {
+            match self.config.model {
                 RefModel::Movable => {
                     // SAFETY: `dev_info` is live and initialised; the pages are unlocked
                     // movable offline pages of ours.
@@ -320,12 +342,12 @@ impl Balloon {
         n
     }
 
-    /// Deflates up to `want` pages (at most [`BATCH_PAGES`]); returns how many
+    /// Deflates up to `want` pages (at most a batch); returns how many
     /// were deflated (fewer while pages are isolated for migration).
     fn deflate(&self, want: usize) -> usize {
         let start = Ktime::ktime_get();
         let mut batch = self.batch.lock();
-        match self.model {
+        match self.config.model {
             RefModel::Movable => {
                 // SAFETY: `dev_info` is live; its pages are our movable offline pages.
                 let n = unsafe { batch.dequeued.dequeue_from(self.dev_info.get(), want) };

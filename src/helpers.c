@@ -17,6 +17,16 @@ module_param(movable, bool, 0444);
 MODULE_PARM_DESC(movable, "Inflated pages are movable by compaction (refcount 1) or frozen (refcount 0) (default: 1)");
 bool ob_param_movable(void) { return movable; }
 
+static unsigned int batch = 1024;
+module_param(batch, uint, 0444);
+MODULE_PARM_DESC(batch, "Pages per inflate/deflate batch and per host request, 1-16384 (default 1024)");
+unsigned int ob_param_batch(void) { return batch; }
+
+static unsigned int order;
+module_param(order, uint, 0444);
+MODULE_PARM_DESC(order, "Inflate blocks of 2^order pages first while free ones exist, e.g. 9 for 2 MiB (default 0)");
+unsigned int ob_param_order(void) { return order; }
+
 struct page *ob_alloc_pages(gfp_t gfp, unsigned int order) { return alloc_pages(gfp, order); }
 void ob_free_page(struct page *page) { __free_page(page); }
 void ob_set_page_offline(struct page *page) { __SetPageOffline(page); }

@@ -18,6 +18,8 @@
 /* Module parameters. */
 bool ob_param_simulate(void);
 bool ob_param_movable(void);
+unsigned int ob_param_batch(void);
+unsigned int ob_param_order(void);
 
 /* Page allocation, type and refcount. */
 struct page *ob_alloc_pages(gfp_t gfp, unsigned int order);

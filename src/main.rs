@@ -11,8 +11,9 @@
 //! `/sys/kernel/debug/offline_balloon/` ([`control`]).
 //!
 //! Module parameters (C, see `helpers.c`): `simulate` (no device; debugfs
-//! sets the target) and `movable` (refcount model of inflated pages in
-//! simulate mode; the virtio backend always uses movable pages).
+//! sets the target), `movable` (refcount model of inflated pages in simulate
+//! mode; the virtio backend always uses movable pages), `batch` (pages per
+//! batch and host request) and `order` (inflate whole blocks first).
 
 use kernel::prelude::*;
 
@@ -20,6 +21,7 @@ mod balloon;
 mod bindings;
 mod control;
 mod debugfs;
+mod floor;
 mod offline_page;
 mod page_list;
 mod simulate;
@@ -45,29 +47,70 @@ struct OfflineBalloon {
     _backend: Backend,
 }
 
+/// Largest `batch`: 64 KiB of PFNs per host request.
+const MAX_BATCH: usize = 16384;
+
+/// The balloon configuration from the module parameters, checked at load.
+fn config() -> balloon::Config {
+    // SAFETY: reads module parameters, fixed at load time.
+    let (movable, batch, order) = unsafe {
+        (
+            bindings::ob_param_movable(),
+            bindings::ob_param_batch(),
+            bindings::ob_param_order(),
+        )
+    };
+    balloon::Config {
+        model: if movable {
+            offline_page::RefModel::Movable
+        } else {
+            offline_page::RefModel::Frozen
+        },
+        batch: batch as usize,
+        order,
+    }
+}
+
 impl kernel::Module for OfflineBalloon {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: reads module parameters, fixed at load time.
-        let (simulate, movable) = unsafe { (bindings::ob_param_simulate(), bindings::ob_param_movable()) };
+        // SAFETY: reads a module parameter, fixed at load time.
+        let simulate = unsafe { bindings::ob_param_simulate() };
+        let config = config();
+        if !(1..=MAX_BATCH).contains(&config.batch) {
+            pr_err!("batch={} is out of range 1..={}\n", config.batch, MAX_BATCH);
+            return Err(EINVAL);
+        }
+        if config.order > bindings::OB_MAX_PAGE_ORDER || (1usize << config.order) > config.batch {
+            pr_err!(
+                "order={} must be at most {} and fit in a batch ({} pages)\n",
+                config.order,
+                bindings::OB_MAX_PAGE_ORDER,
+                config.batch
+            );
+            return Err(EINVAL);
+        }
         let backend = if simulate {
-            let model = if movable {
-                offline_page::RefModel::Movable
-            } else {
-                offline_page::RefModel::Frozen
-            };
             Backend::Simulate {
-                _device: simulate::Device::new(model)?,
+                _device: simulate::Device::new(config)?,
             }
         } else {
-            if !movable {
-                pr_err!("movable=0 is for simulate mode; the virtio backend balloons movable pages\n");
+            if config.model != offline_page::RefModel::Movable {
+                pr_err!(
+                    "movable=0 is for simulate mode; the virtio backend balloons movable pages\n"
+                );
                 return Err(EINVAL);
             }
             Backend::Virtio {
                 _driver: virtio::Driver::register()?,
             }
         };
-        pr_info!("loaded: simulate={} movable={}\n", simulate, movable);
+        pr_info!(
+            "loaded: simulate={} model={:?} batch={} order={}\n",
+            simulate,
+            config.model,
+            config.batch,
+            config.order
+        );
         Ok(Self { _backend: backend })
     }
 }

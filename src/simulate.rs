@@ -3,10 +3,9 @@
 //! Simulate mode: a balloon with no hypervisor behind it, like ppc CMM's
 //! `simulate` parameter. The target comes from debugfs `target_pages`.
 
-use crate::balloon::{Balloon, Host};
+use crate::balloon::{Balloon, Config, Host};
 use crate::control::Control;
 use crate::debugfs;
-use crate::offline_page::RefModel;
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -30,17 +29,11 @@ pub(crate) struct Device {
 }
 
 impl Device {
-    /// Creates a balloon of `model` pages, controlled through debugfs.
-    pub(crate) fn new(model: RefModel) -> Result<Self> {
-        let balloon = Balloon::new(model, Arc::new(NoHost, GFP_KERNEL)?)?;
+    /// Creates a balloon inflating as `config` says, controlled through debugfs.
+    pub(crate) fn new(config: Config) -> Result<Self> {
+        let balloon = Balloon::new(config, Arc::new(NoHost, GFP_KERNEL)?)?;
         balloon.register_oom_notifier()?;
-        let control = Arc::new(
-            Control {
-                balloon: balloon.clone(),
-                simulate: true,
-            },
-            GFP_KERNEL,
-        )?;
+        let control = Control::new(balloon.clone(), true)?;
         let debugfs = debugfs::Dir::new(c_str!("offline_balloon"), control, &crate::THIS_MODULE)?;
         Ok(Self {
             debugfs: Some(debugfs),

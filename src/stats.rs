@@ -22,6 +22,10 @@ pub(crate) struct Stats {
     pub(crate) migrate_failed_total: AtomicU64,
     /// Times an inflation batch stopped early because allocation failed.
     pub(crate) alloc_failed_total: AtomicU64,
+    /// Blocks of `1 << order` pages inflated whole.
+    pub(crate) inflated_blocks_total: AtomicU64,
+    /// Times a block could not be had without reclaim and single pages were used.
+    pub(crate) block_failed_total: AtomicU64,
     /// Pages given back to stop the OOM killer.
     pub(crate) oom_deflated_total: AtomicU64,
     /// Time spent inflating, for `inflate_ns_per_page`.
@@ -45,7 +49,7 @@ impl Stats {
         let deflated_total = self.deflated_total.load(Relaxed);
         let per_page =
             |ns: &AtomicU64, pages: u64| ns.load(Relaxed).checked_div(pages).unwrap_or(0);
-        let lines: [(&str, u64); 15] = [
+        let lines: [(&str, u64); 17] = [
             ("target_pages", target),
             ("inflated_pages", movable + frozen),
             ("movable_pages", movable),
@@ -60,6 +64,11 @@ impl Stats {
             ),
             ("alloc_failed_total", self.alloc_failed_total.load(Relaxed)),
             ("oom_deflated_total", self.oom_deflated_total.load(Relaxed)),
+            (
+                "inflated_blocks_total",
+                self.inflated_blocks_total.load(Relaxed),
+            ),
+            ("block_failed_total", self.block_failed_total.load(Relaxed)),
             ("inflate_ns_total", self.inflate_ns.load(Relaxed)),
             ("deflate_ns_total", self.deflate_ns.load(Relaxed)),
             (

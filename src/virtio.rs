@@ -10,11 +10,10 @@
 //! change. PFNs travel in 4 KiB units. Virtqueue callbacks and config changes
 //! (possibly in interrupt context) only wake work items.
 
-use crate::balloon::{Balloon, Host, BATCH_PAGES};
+use crate::balloon::{Balloon, Config, Host};
 use crate::bindings;
 use crate::control::Control;
 use crate::debugfs;
-use crate::offline_page::RefModel;
 use core::ptr::null_mut;
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, Mutex};
@@ -28,14 +27,18 @@ const VQ_STATS: usize = 2;
 const NR_VQS: usize = 3;
 
 /// 4 KiB balloon pages per guest page.
-const PFNS_PER_PAGE: usize = (bindings::OB_PAGE_SIZE >> bindings::VIRTIO_BALLOON_PFN_SHIFT) as usize;
+const PFNS_PER_PAGE: usize =
+    (bindings::OB_PAGE_SIZE >> bindings::VIRTIO_BALLOON_PFN_SHIFT) as usize;
 
 static ID_TABLE: [bindings::virtio_device_id; 2] = [
     bindings::virtio_device_id {
         device: bindings::VIRTIO_ID_BALLOON,
         vendor: bindings::VIRTIO_DEV_ANY_ID,
     },
-    bindings::virtio_device_id { device: 0, vendor: 0 },
+    bindings::virtio_device_id {
+        device: 0,
+        vendor: 0,
+    },
 ];
 
 static FEATURES: [ffi::c_uint; 3] = [
@@ -124,7 +127,11 @@ impl_has_work! {
 }
 
 impl VirtioHost {
-    fn new(vdev: *mut bindings::virtio_device, vqs: [*mut bindings::virtqueue; NR_VQS]) -> Result<Arc<Self>> {
+    fn new(
+        vdev: *mut bindings::virtio_device,
+        vqs: [*mut bindings::virtqueue; NR_VQS],
+        batch: usize,
+    ) -> Result<Arc<Self>> {
         // SAFETY: `vdev` is the device being probed.
         let little_endian = unsafe { bindings::ob_virtio_is_little_endian(vdev) };
         let stats = StatsBuf {
@@ -133,9 +140,13 @@ impl VirtioHost {
                 bindings::VIRTIO_BALLOON_S_NR as usize,
                 GFP_KERNEL,
             )?,
-            events: KVec::from_elem(0, bindings::vm_event_item_NR_VM_EVENT_ITEMS as usize, GFP_KERNEL)?,
+            events: KVec::from_elem(
+                0,
+                bindings::vm_event_item_NR_VM_EVENT_ITEMS as usize,
+                GFP_KERNEL,
+            )?,
         };
-        let pfns = KVec::from_elem(0, BATCH_PAGES * PFNS_PER_PAGE, GFP_KERNEL)?;
+        let pfns = KVec::from_elem(0, batch * PFNS_PER_PAGE, GFP_KERNEL)?;
         let this = Arc::pin_init(
             pin_init!(Self {
                 vdev,
@@ -170,7 +181,8 @@ impl VirtioHost {
     /// waits until the host has taken them.
     fn tell(&self, vq: usize, pfns: &[u32]) {
         let mut buf = self.pfns.lock();
-        for chunk in pfns.chunks(BATCH_PAGES) {
+        let per_request = buf.len() / PFNS_PER_PAGE;
+        for chunk in pfns.chunks(per_request) {
             let mut n = 0;
             for &pfn in chunk {
                 for i in 0..PFNS_PER_PAGE as u32 {
@@ -209,7 +221,9 @@ impl VirtioHost {
         let ev = |item: bindings::vm_event_item| events[item as usize] as u64;
         let mut stall = 0;
         for zid in 0..bindings::zone_type___MAX_NR_ZONES {
-            stall += ev(bindings::vm_event_item_ALLOCSTALL_NORMAL - bindings::zone_type_ZONE_NORMAL + zid);
+            stall += ev(bindings::vm_event_item_ALLOCSTALL_NORMAL
+                - bindings::zone_type_ZONE_NORMAL
+                + zid);
         }
         let mut info = bindings::sysinfo::default();
         // SAFETY: `info` is a valid sysinfo to fill.
@@ -223,18 +237,51 @@ impl VirtioHost {
         };
         let bytes = |pages: u64| pages * bindings::OB_PAGE_SIZE as u64;
         let values = [
-            (bindings::VIRTIO_BALLOON_S_SWAP_IN, bytes(ev(bindings::vm_event_item_PSWPIN))),
-            (bindings::VIRTIO_BALLOON_S_SWAP_OUT, bytes(ev(bindings::vm_event_item_PSWPOUT))),
-            (bindings::VIRTIO_BALLOON_S_MAJFLT, ev(bindings::vm_event_item_PGMAJFAULT)),
-            (bindings::VIRTIO_BALLOON_S_MINFLT, ev(bindings::vm_event_item_PGFAULT)),
-            (bindings::VIRTIO_BALLOON_S_OOM_KILL, ev(bindings::vm_event_item_OOM_KILL)),
+            (
+                bindings::VIRTIO_BALLOON_S_SWAP_IN,
+                bytes(ev(bindings::vm_event_item_PSWPIN)),
+            ),
+            (
+                bindings::VIRTIO_BALLOON_S_SWAP_OUT,
+                bytes(ev(bindings::vm_event_item_PSWPOUT)),
+            ),
+            (
+                bindings::VIRTIO_BALLOON_S_MAJFLT,
+                ev(bindings::vm_event_item_PGMAJFAULT),
+            ),
+            (
+                bindings::VIRTIO_BALLOON_S_MINFLT,
+                ev(bindings::vm_event_item_PGFAULT),
+            ),
+            (
+                bindings::VIRTIO_BALLOON_S_OOM_KILL,
+                ev(bindings::vm_event_item_OOM_KILL),
+            ),
             (bindings::VIRTIO_BALLOON_S_ALLOC_STALL, stall),
-            (bindings::VIRTIO_BALLOON_S_ASYNC_SCAN, bytes(ev(bindings::vm_event_item_PGSCAN_KSWAPD))),
-            (bindings::VIRTIO_BALLOON_S_DIRECT_SCAN, bytes(ev(bindings::vm_event_item_PGSCAN_DIRECT))),
-            (bindings::VIRTIO_BALLOON_S_ASYNC_RECLAIM, bytes(ev(bindings::vm_event_item_PGSTEAL_KSWAPD))),
-            (bindings::VIRTIO_BALLOON_S_DIRECT_RECLAIM, bytes(ev(bindings::vm_event_item_PGSTEAL_DIRECT))),
-            (bindings::VIRTIO_BALLOON_S_MEMFREE, bytes(info.freeram as u64)),
-            (bindings::VIRTIO_BALLOON_S_MEMTOT, bytes(info.totalram as u64)),
+            (
+                bindings::VIRTIO_BALLOON_S_ASYNC_SCAN,
+                bytes(ev(bindings::vm_event_item_PGSCAN_KSWAPD)),
+            ),
+            (
+                bindings::VIRTIO_BALLOON_S_DIRECT_SCAN,
+                bytes(ev(bindings::vm_event_item_PGSCAN_DIRECT)),
+            ),
+            (
+                bindings::VIRTIO_BALLOON_S_ASYNC_RECLAIM,
+                bytes(ev(bindings::vm_event_item_PGSTEAL_KSWAPD)),
+            ),
+            (
+                bindings::VIRTIO_BALLOON_S_DIRECT_RECLAIM,
+                bytes(ev(bindings::vm_event_item_PGSTEAL_DIRECT)),
+            ),
+            (
+                bindings::VIRTIO_BALLOON_S_MEMFREE,
+                bytes(info.freeram as u64),
+            ),
+            (
+                bindings::VIRTIO_BALLOON_S_MEMTOT,
+                bytes(info.totalram as u64),
+            ),
             (bindings::VIRTIO_BALLOON_S_AVAIL, bytes(available)),
             (bindings::VIRTIO_BALLOON_S_CACHES, bytes(caches)),
         ];
@@ -270,8 +317,13 @@ impl VirtioHost {
                 buf.stats.as_ptr().cast(),
                 (n * core::mem::size_of::<bindings::virtio_balloon_stat>()) as ffi::c_uint,
             );
-            if bindings::virtqueue_add_outbuf(vq, &mut sg, 1, self as *const Self as *mut ffi::c_void, bindings::OB_GFP_KERNEL)
-                == 0
+            if bindings::virtqueue_add_outbuf(
+                vq,
+                &mut sg,
+                1,
+                self as *const Self as *mut ffi::c_void,
+                bindings::OB_GFP_KERNEL,
+            ) == 0
             {
                 bindings::virtqueue_kick(vq);
             }
@@ -298,7 +350,9 @@ impl Host for VirtioHost {
 
     fn report_size(&self, pages: u64) {
         // SAFETY: `vdev` is live; writing `actual` is a config space write.
-        unsafe { bindings::ob_virtio_balloon_set_actual(self.vdev, (pages * PFNS_PER_PAGE as u64) as u32) };
+        unsafe {
+            bindings::ob_virtio_balloon_set_actual(self.vdev, (pages * PFNS_PER_PAGE as u64) as u32)
+        };
     }
 
     fn target(&self) -> Option<u64> {
@@ -328,7 +382,7 @@ impl Device {
     }
 }
 
-fn probe_device(vdev: *mut bindings::virtio_device) -> Result<KBox<Device>> {
+fn probe_device(vdev: *mut bindings::virtio_device, config: Config) -> Result<KBox<Device>> {
     // SAFETY: `vdev` is the device being probed.
     if unsafe { (*(*vdev).config).get.is_none() } {
         pr_err!("virtio-balloon device without config access\n");
@@ -339,7 +393,8 @@ fn probe_device(vdev: *mut bindings::virtio_device) -> Result<KBox<Device>> {
     infos[VQ_INFLATE] = vq_info(c_str!("inflate"), balloon_ack);
     infos[VQ_DEFLATE] = vq_info(c_str!("deflate"), balloon_ack);
     // SAFETY: `vdev` is the device being probed.
-    let stats = unsafe { bindings::ob_virtio_has_feature(vdev, bindings::VIRTIO_BALLOON_F_STATS_VQ) };
+    let stats =
+        unsafe { bindings::ob_virtio_has_feature(vdev, bindings::VIRTIO_BALLOON_F_STATS_VQ) };
     if stats {
         infos[VQ_STATS] = vq_info(c_str!("stats"), stats_request);
     }
@@ -349,12 +404,12 @@ fn probe_device(vdev: *mut bindings::virtio_device) -> Result<KBox<Device>> {
         bindings::ob_virtio_find_vqs(vdev, NR_VQS as u32, vqs.as_mut_ptr(), infos.as_mut_ptr())
     })?;
     let device = (|| {
-        let host = VirtioHost::new(vdev, vqs)?;
-        let balloon = Balloon::new(RefModel::Movable, host.clone())?;
+        let host = VirtioHost::new(vdev, vqs, config.batch)?;
+        let balloon = Balloon::new(config, host.clone())?;
         if host.has_feature(bindings::VIRTIO_BALLOON_F_DEFLATE_ON_OOM) {
             balloon.register_oom_notifier()?;
         }
-        let control = Arc::new(Control { balloon: balloon.clone(), simulate: false }, GFP_KERNEL)?;
+        let control = Control::new(balloon.clone(), false)?;
         let debugfs = debugfs::Dir::new(c_str!("offline_balloon"), control, &crate::THIS_MODULE)?;
         Ok(KBox::new(
             Device {
@@ -372,7 +427,10 @@ fn probe_device(vdev: *mut bindings::virtio_device) -> Result<KBox<Device>> {
     device
 }
 
-fn vq_info(name: &'static CStr, callback: unsafe extern "C" fn(*mut bindings::virtqueue)) -> bindings::virtqueue_info {
+fn vq_info(
+    name: &'static CStr,
+    callback: unsafe extern "C" fn(*mut bindings::virtqueue),
+) -> bindings::virtqueue_info {
     bindings::virtqueue_info {
         name: name.as_char_ptr(),
         callback: Some(callback),
@@ -393,7 +451,7 @@ unsafe extern "C" fn validate(vdev: *mut bindings::virtio_device) -> ffi::c_int 
 
 /// `probe`: set up the virtqueues, the balloon and debugfs, then follow the host.
 unsafe extern "C" fn probe(vdev: *mut bindings::virtio_device) -> ffi::c_int {
-    match probe_device(vdev) {
+    match probe_device(vdev, crate::config()) {
         Ok(device) => {
             let stats = device.host.has_feature(bindings::VIRTIO_BALLOON_F_STATS_VQ);
             let host = device.host.clone();
