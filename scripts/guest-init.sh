@@ -3,6 +3,7 @@
 # /init of the test guest. The kernel command line's ob.mode selects what runs:
 #   check  run the selftests (ob.tests=NAME runs one) and power off
 #   run    run the demo and power off
+#   bench  run the benchmark and power off
 #   shell  an interactive shell; power off when it exits
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -29,6 +30,10 @@ check)
 	;;
 run)
 	offline-balloon-demo
+	echo "OB_EXIT rc=$?"
+	;;
+bench)
+	offline-balloon-bench
 	echo "OB_EXIT rc=$?"
 	;;
 *)

@@ -8,6 +8,8 @@ through QMP (the qemu.qmp library) and answers one line: "ok [value]" or
 "err <message>". Requests:
 
   balloon <MiB>            set the balloon target (guest size in MiB)
+  balloon-wait <MiB> <s>   set it and wait until the guest reports it (at
+                           most <s> seconds); answer the elapsed nanoseconds
   query-balloon            answer the guest size the host sees, in MiB
   stats-interval <s>       set guest-stats-polling-interval
   stats                    answer the guest-stats JSON
@@ -86,6 +88,15 @@ async def handle_request(qmp, line):
         if cmd == "balloon" and len(rest) == 1:
             await qmp.execute("balloon", {"value": int(rest[0]) * MIB})
             return "ok"
+        if cmd == "balloon-wait" and len(rest) == 2:
+            target, timeout = int(rest[0]) * MIB, float(rest[1])
+            start = time.monotonic_ns()
+            await qmp.execute("balloon", {"value": target})
+            while (await qmp.execute("query-balloon"))["actual"] != target:
+                if time.monotonic_ns() - start > timeout * 1e9:
+                    return f"err the guest did not reach {rest[0]} MiB in {rest[1]} s"
+                await asyncio.sleep(0.002)
+            return f"ok {time.monotonic_ns() - start}"
         if cmd == "query-balloon" and not rest:
             res = await qmp.execute("query-balloon")
             return f"ok {res['actual'] // MIB}"
@@ -212,7 +223,7 @@ def main():
     ap.add_argument("--kernel", required=True)
     ap.add_argument("--initrd", required=True)
     ap.add_argument("--workdir", required=True)
-    ap.add_argument("--mode", choices=["check", "run", "shell"], required=True)
+    ap.add_argument("--mode", choices=["check", "run", "bench", "shell"], required=True)
     ap.add_argument("--tests", default="")
     args = ap.parse_args()
     if not shutil.which("qemu-system-x86_64"):

@@ -24,5 +24,9 @@ for tool in "$ROOT"/selftests/offline_balloon/*.c; do
 	gcc -static -O2 -Wall -Wextra -Werror -o "$stage/selftests/offline_balloon/$(basename "$tool" .c)" "$tool"
 done
 cp "$ROOT/scripts/guest-demo.sh" "$stage/bin/offline-balloon-demo"
-chmod +x "$stage/init" "$stage/bin/offline-balloon-demo"
+cp "$ROOT/scripts/bench/guest-bench.sh" "$stage/bin/offline-balloon-bench"
+for tool in "$ROOT"/scripts/bench/*.c; do
+	gcc -static -O2 -Wall -Wextra -Werror -o "$stage/bin/$(basename "$tool" .c)" "$tool"
+done
+chmod +x "$stage/init" "$stage/bin/offline-balloon-demo" "$stage/bin/offline-balloon-bench"
 (cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) > "$OUT"

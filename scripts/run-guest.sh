@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Boot the test kernel in QEMU with the module and selftests.
-# Usage: run-guest.sh check|run|shell [TEST]
+# Usage: run-guest.sh check|run|bench|shell [TEST]
 # Environment: OB_ACCEL=kvm to try KVM (hangs on these machines; TCG is the
 # default), OB_MEM (MiB, 1024), OB_SMP (2), OB_TIMEOUT (seconds), OB_APPEND
 # (extra kernel parameters), OB_QEMU_ARGS (extra QEMU arguments).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-mode=${1:?usage: run-guest.sh check|run|shell [TEST]}
+mode=${1:?usage: run-guest.sh check|run|bench|shell [TEST]}
 test=${2:-}
 
 KDIR=$("$ROOT/scripts/print-kdir.sh")

@@ -27,8 +27,7 @@ const VQ_STATS: usize = 2;
 const NR_VQS: usize = 3;
 
 /// 4 KiB balloon pages per guest page.
-const PFNS_PER_PAGE: usize =
-    (bindings::OB_PAGE_SIZE >> bindings::VIRTIO_BALLOON_PFN_SHIFT) as usize;
+const PFNS_PER_PAGE: usize = bindings::OB_PAGE_SIZE >> bindings::VIRTIO_BALLOON_PFN_SHIFT;
 
 static ID_TABLE: [bindings::virtio_device_id; 2] = [
     bindings::virtio_device_id {
@@ -440,6 +439,10 @@ fn vq_info(
 
 /// `validate`: no indirect descriptors (no allocation while telling the host),
 /// no platform DMA translation, as virtio_balloon does.
+///
+/// # Safety
+///
+/// Called by the virtio core with a device it is about to probe.
 unsafe extern "C" fn validate(vdev: *mut bindings::virtio_device) -> ffi::c_int {
     // SAFETY: the virtio core validates the device it is about to probe.
     unsafe {
@@ -450,6 +453,10 @@ unsafe extern "C" fn validate(vdev: *mut bindings::virtio_device) -> ffi::c_int 
 }
 
 /// `probe`: set up the virtqueues, the balloon and debugfs, then follow the host.
+///
+/// # Safety
+///
+/// Called by the virtio core with a device matching [`ID_TABLE`], not yet bound.
 unsafe extern "C" fn probe(vdev: *mut bindings::virtio_device) -> ffi::c_int {
     match probe_device(vdev, crate::config()) {
         Ok(device) => {
@@ -472,6 +479,10 @@ unsafe extern "C" fn probe(vdev: *mut bindings::virtio_device) -> ffi::c_int {
 }
 
 /// `remove`: give every page back, then reset the device and free its queues.
+///
+/// # Safety
+///
+/// Called by the virtio core with a device that `probe` bound, once.
 unsafe extern "C" fn remove(vdev: *mut bindings::virtio_device) {
     // SAFETY: the device was probed; virtqueue callbacks may still use it until the reset.
     let device = unsafe { Device::from_vdev(vdev) };
@@ -490,12 +501,21 @@ unsafe extern "C" fn remove(vdev: *mut bindings::virtio_device) {
 }
 
 /// `config_changed` (possibly in interrupt context): the host's target may have changed.
+///
+/// # Safety
+///
+/// Called by the virtio core with a device that `probe` bound and `remove` has
+/// not released (config changes are disabled around both).
 unsafe extern "C" fn config_changed(vdev: *mut bindings::virtio_device) {
     // SAFETY: config changes reach only a probed device.
     unsafe { Device::from_vdev(vdev) }.balloon.host_changed();
 }
 
 /// Inflate and deflate virtqueue callback (interrupt context): wake the sender.
+///
+/// # Safety
+///
+/// Called by the virtio core for a virtqueue of a bound device.
 unsafe extern "C" fn balloon_ack(vq: *mut bindings::virtqueue) {
     // SAFETY: buffers are only queued once the device is set up.
     let device = unsafe { Device::from_vdev((*vq).vdev) };
@@ -504,6 +524,10 @@ unsafe extern "C" fn balloon_ack(vq: *mut bindings::virtqueue) {
 }
 
 /// Stats virtqueue callback (interrupt context): the host asks for statistics.
+///
+/// # Safety
+///
+/// Called by the virtio core for the stats virtqueue of a bound device.
 unsafe extern "C" fn stats_request(vq: *mut bindings::virtqueue) {
     // SAFETY: the stats buffer is only queued once the device is set up.
     let device = unsafe { Device::from_vdev((*vq).vdev) };

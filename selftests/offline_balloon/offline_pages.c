@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Count the PageOffline pages of the whole machine from /proc/kpageflags
- * (KPF_OFFLINE) and how many of them are in the "skippable" state
- * (KPF_OWNER_2, the page owner's flag the module uses for it).
- * Prints one line: "offline N skippable N".
+ * (KPF_OFFLINE), how many of them are in the "skippable" state (KPF_OWNER_2,
+ * the page owner's flag the module uses for it), and how many naturally
+ * aligned 2 MiB blocks (512 pages) are offline as a whole.
+ * Prints one line: "offline N skippable N blocks2m N".
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -15,8 +16,8 @@
 
 int main(void)
 {
-	static uint64_t flags[4096];
-	unsigned long offline = 0, skippable = 0;
+	static uint64_t flags[4096];	/* a multiple of 512: blocks never straddle reads */
+	unsigned long offline = 0, skippable = 0, blocks = 0, in_block = 0, pfn = 0;
 	int fd = open("/proc/kpageflags", O_RDONLY);
 	ssize_t n;
 
@@ -25,10 +26,15 @@ int main(void)
 		return 1;
 	}
 	while ((n = read(fd, flags, sizeof(flags))) > 0) {
-		for (size_t i = 0; i < (size_t)n / sizeof(uint64_t); i++) {
+		for (size_t i = 0; i < (size_t)n / sizeof(uint64_t); i++, pfn++) {
 			if (flags[i] >> KPF_OFFLINE & 1) {
 				offline++;
+				in_block++;
 				skippable += flags[i] >> KPF_OWNER_2 & 1;
+			}
+			if (pfn % 512 == 511) {
+				blocks += in_block == 512;
+				in_block = 0;
 			}
 		}
 	}
@@ -36,6 +42,6 @@ int main(void)
 		perror("read /proc/kpageflags");
 		return 1;
 	}
-	printf("offline %lu skippable %lu\n", offline, skippable);
+	printf("offline %lu skippable %lu blocks2m %lu\n", offline, skippable, blocks);
 	return 0;
 }
