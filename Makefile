@@ -10,9 +10,11 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 HOST_KDIR := /lib/modules/$(shell uname -r)/build
 KDIR ?= $(if $(wildcard $(HOST_KDIR)/rust/libkernel.rmeta),$(HOST_KDIR),$(shell $(ROOT)/scripts/print-kdir.sh))
 LLVM ?= 1
+# KERNEL_VARIANT=kasan selects the debug kernel (scripts/kernel-kasan.config).
+export KERNEL_VARIANT
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=$(LLVM)
 
-.PHONY: all modules clean modules_install setup kernel print-kdir fmt check run vm
+.PHONY: all modules clean modules_install setup kernel print-kdir fmt check run bench vm
 
 all: modules
 
@@ -51,6 +53,12 @@ check:
 run:
 	@scripts/prepare.sh
 	@scripts/run-guest.sh run
+
+# Benchmarks (not tests): ours vs the in-tree C driver in one guest; a table
+# and a JSON file.
+bench:
+	@scripts/prepare.sh
+	@scripts/bench.sh
 
 # An interactive guest shell (QMP socket path printed).
 vm:

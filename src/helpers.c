@@ -22,9 +22,9 @@ module_param(batch, uint, 0444);
 MODULE_PARM_DESC(batch, "Pages per inflate/deflate batch and per host request, 1-16384 (default 1024)");
 unsigned int ob_param_batch(void) { return batch; }
 
-static unsigned int order;
+static unsigned int order = 9;
 module_param(order, uint, 0444);
-MODULE_PARM_DESC(order, "Inflate blocks of 2^order pages first while free ones exist, e.g. 9 for 2 MiB (default 0)");
+MODULE_PARM_DESC(order, "Inflate blocks of 2^order pages first while free ones exist; 0: single pages only (default 9: 2 MiB)");
 unsigned int ob_param_order(void) { return order; }
 
 struct page *ob_alloc_pages(gfp_t gfp, unsigned int order) { return alloc_pages(gfp, order); }

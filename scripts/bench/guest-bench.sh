@@ -58,7 +58,7 @@ overhead() {
 out "pages $PAGES"
 out "rounds $ROUNDS"
 
-echo "== host-driven: offline_balloon (batch 1024)"
+echo "== host-driven: offline_balloon (defaults: batch 1024, order 9)"
 sync; echo 3 > /proc/sys/vm/drop_caches
 base=$(($(meminfo Slab) + $(meminfo VmallocUsed)))
 out "base_mem_kb $base"
@@ -76,6 +76,11 @@ migration c
 overhead c
 rmmod virtio_balloon
 
+echo "== host-driven: offline_balloon with single pages only (order 0)"
+insmod $KO order=0
+host_rounds order0 "$ROUNDS"
+rmmod offline_balloon
+
 echo "== host-driven: batch size sweep"
 for b in 256 1024 4096 16384; do
 	insmod $KO batch=$b
@@ -83,8 +88,8 @@ for b in 256 1024 4096 16384; do
 	rmmod offline_balloon
 done
 
-echo "== guest side: simulate mode vs plain page allocation"
-insmod $KO simulate=1
+echo "== guest side: simulate mode (single pages) vs plain page allocation"
+insmod $KO simulate=1 order=0
 : > /tmp/fa; : > /tmp/ff; : > /tmp/si; : > /tmp/sd
 r=0
 while [ $r -lt "$ROUNDS" ]; do
@@ -111,18 +116,18 @@ for order in 0 9; do
 	echo 1 > /proc/sys/vm/compact_memory
 	insmod $KO simulate=1 order=$order
 	echo $PAGES > $D/target_pages; wait_inflated $PAGES
-	out "order$order.inflate_ns_per_page $(($(stat inflate_ns_total) / PAGES))"
+	out "sim$order.inflate_ns_per_page $(($(stat inflate_ns_total) / PAGES))"
 	set -- $(/selftests/offline_balloon/offline_pages)
-	out "order$order.offline $2"
-	out "order$order.blocks2m $6"
-	out "order$order.blocks_inflated $(stat inflated_blocks_total)"
+	out "sim$order.offline $2"
+	out "sim$order.blocks2m $6"
+	out "sim$order.blocks_inflated $(stat inflated_blocks_total)"
 	echo 0 > $D/target_pages; wait_inflated 0
-	out "order$order.deflate_ns_per_page $(($(stat deflate_ns_total) / PAGES))"
-	out "order$order.free_2m_after_deflate $(awk '{ s += $(NF - 1) + $NF } END { print s }' /proc/buddyinfo)"
+	out "sim$order.deflate_ns_per_page $(($(stat deflate_ns_total) / PAGES))"
+	out "sim$order.free_2m_after_deflate $(awk '{ s += $(NF - 1) + $NF } END { print s }' /proc/buddyinfo)"
 	t0=$(vmstat thp_fault_alloc)
 	set -- $(thp_touch 256)
-	out "order$order.thp_touch $2 $4"
-	out "order$order.thp_fault_alloc $(($(vmstat thp_fault_alloc) - t0))"
+	out "sim$order.thp_touch $2 $4"
+	out "sim$order.thp_fault_alloc $(($(vmstat thp_fault_alloc) - t0))"
 	rmmod offline_balloon
 done
 out "done 1"

@@ -1,0 +1,49 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Ballooning in 2 MiB blocks (order=9, the default) against single pages
+# (order=0), in both refcount models: exact accounting, every 4 KiB page
+# PageOffline, most inflated memory in whole 2 MiB blocks on an idle guest,
+# blocks split so compaction can migrate movable pages one by one.
+. "$(dirname "$0")/lib.sh"
+
+N=131072
+
+ktap_print_header
+ktap_set_plan 17
+
+total0=$(meminfo MemTotal)
+for movable in 1 0; do
+	sync; echo 3 > /proc/sys/vm/drop_caches
+	compact
+	ob_load simulate=1 movable=$movable order=9 || ktap_exit_fail_msg "insmod order=9 failed"
+	ob_set_target $N
+	ktap_test_result "movable=$movable order=9: inflates to $N pages" ob_wait_stat inflated_pages $N
+	blocks=$(ob_stat inflated_blocks_total)
+	whole=$(ob_offline_pages blocks2m)
+	ktap_print_msg "movable=$movable: $blocks blocks inflated whole, $whole whole 2 MiB blocks offline"
+	ktap_test_result "movable=$movable: at least 90% of the pages in whole 2 MiB blocks" \
+		test $((whole * 512 * 10)) -ge $((N * 9))
+	expect_eq "movable=$movable: MemTotal dropped by exactly $N * 4 KiB" "$(meminfo MemTotal)" $((total0 - N * PAGE_KB))
+	expect_consistent "movable=$movable: inflated == movable + frozen == PageOffline pages"
+	if [ $movable = 1 ]; then
+		m0=$(ob_stat migrated_total)
+		compact
+		ktap_test_result "movable=1: compaction migrates pages of inflated blocks" \
+			test "$(ob_stat migrated_total)" -gt "$m0"
+		expect_consistent "movable=1: consistent after compaction"
+	fi
+	ob_set_target 0
+	ktap_test_result "movable=$movable: deflates to 0" ob_wait_stat inflated_pages 0
+	expect_eq "movable=$movable: MemTotal restored exactly" "$(meminfo MemTotal)" "$total0"
+	ob_unload
+done
+
+ob_load simulate=1 order=0
+ob_set_target $N
+ob_wait_stat inflated_pages $N
+expect_eq "order=0: no block inflated whole" "$(ob_stat inflated_blocks_total)" 0
+expect_consistent "order=0: consistent"
+ob_unload
+expect_eq "MemTotal restored exactly after rmmod" "$(meminfo MemTotal)" "$total0"
+
+ktap_finished

@@ -1,0 +1,89 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Concurrency: target storms while compaction runs in a loop and a THP
+# workload faults huge pages in and out, with rmmod attempted in the middle,
+# in both refcount models. Every sample keeps inflated == movable + frozen and
+# the PageOffline count within one batch (plus pages a migration holds) of
+# it; at rest everything is exact and nothing leaked.
+# OB_STRESS_SECONDS sets each storm's length (make stress: 60; make check: 8).
+. "$(dirname "$0")/lib.sh"
+
+SECONDS_PER_STORM=${OB_STRESS_SECONDS:-8}
+BATCH=1024
+STEPS="90000 20000 150000 0 120000 60000 180000 10000"
+
+ktap_print_header
+ktap_set_plan 13
+
+total0=$(meminfo MemTotal)
+free0=$(free_kb)
+oom0=$(vmstat oom_kill)
+
+# Background load until /tmp/stress_stop exists.
+rm -f /tmp/stress_stop
+(while [ ! -e /tmp/stress_stop ]; do compact; sleep 0.2; done) &
+compactor=$!
+echo always > /sys/kernel/mm/transparent_hugepage/enabled
+(while [ ! -e /tmp/stress_stop ]; do thp_touch 64 > /dev/null; done) &
+thp=$!
+
+# storm MOVABLE: change the target along STEPS until the time is up,
+# checking consistency at every step; rmmod and reload half-way.
+storm() {
+	bad=0 samples=0 reloaded=0
+	ob_load simulate=1 movable="$1" || return 1
+	end=$(($(cut -d. -f1 /proc/uptime) + SECONDS_PER_STORM))
+	while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
+		for t in $STEPS; do
+			ob_set_target $t
+			sleep 0.05
+			inflated=$(ob_stat inflated_pages)
+			sum=$(($(ob_stat movable_pages) + $(ob_stat frozen_pages)))
+			off=$(ob_offline_pages)
+			slack=$((BATCH + $(ob_stat isolated_pages) + 1))
+			samples=$((samples + 1))
+			if [ "$inflated" != "$sum" ] || [ $((off - inflated)) -gt $slack ] ||
+				[ $((inflated - off)) -gt $slack ]; then
+				ktap_print_msg "sample $samples: inflated $inflated, movable+frozen $sum, PageOffline $off"
+				bad=$((bad + 1))
+			fi
+		done
+		if [ $reloaded = 0 ]; then
+			# rmmod in the middle of a storm, balloon inflated and moving.
+			ob_set_target 150000
+			sleep 0.1
+			ob_unload || bad=$((bad + 1))
+			[ "$(ob_offline_pages)" = 0 ] || { ktap_print_msg "PageOffline pages left after rmmod"; bad=$((bad + 1)); }
+			ob_load simulate=1 movable="$1" || return 1
+			reloaded=1
+		fi
+	done
+	ktap_print_msg "movable=$1: $samples samples, $bad inconsistent"
+	[ $bad = 0 ]
+}
+
+ktap_test_result "movable=1: storm with compaction, THP and rmmod, consistent at every sample" storm 1
+ob_set_target 0
+ktap_test_result "movable=1: settles at 0" ob_wait_stat inflated_pages 0 120
+expect_consistent "movable=1: consistent at rest"
+ob_unload
+ktap_test_result "movable=0: storm with compaction, THP and rmmod, consistent at every sample" storm 0
+ob_set_target 0
+ktap_test_result "movable=0: settles at 0" ob_wait_stat inflated_pages 0 120
+expect_consistent "movable=0: consistent at rest"
+ob_unload
+
+touch /tmp/stress_stop
+wait $compactor $thp
+echo madvise > /sys/kernel/mm/transparent_hugepage/enabled
+ktap_test_result "the guest stayed responsive (background loops ended)" true
+
+sync; echo 3 > /proc/sys/vm/drop_caches
+expect_eq "MemTotal restored exactly" "$(meminfo MemTotal)" "$total0"
+expect_within "free memory back within 4096 kB" "$(free_kb)" "$free0" 4096
+expect_eq "no PageOffline page left" "$(ob_offline_pages)" 0
+expect_eq "no OOM kill" "$(vmstat oom_kill)" "$oom0"
+ktap_test_result "a final load/unload cycle is clean" sh -c "insmod $OB_KO simulate=1 && rmmod $OB_MOD"
+ktap_test_result "debugfs gone" test ! -e "$OB_DEBUGFS"
+
+ktap_finished
