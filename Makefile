@@ -14,7 +14,7 @@ LLVM ?= 1
 export KERNEL_VARIANT
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=$(LLVM)
 
-.PHONY: all modules clean modules_install setup kernel print-kdir fmt check run bench vm
+.PHONY: all modules clean modules_install setup kernel print-kdir fmt check stress run bench vm
 
 all: modules
 
@@ -48,6 +48,15 @@ fmt:
 check:
 	@scripts/prepare.sh --lint
 	@scripts/run-guest.sh check $(T)
+
+# The stress tier in full: the scenarios make check runs in a bounded form,
+# with 60 s storms, ten times the fuzz cases and 20000 host target changes.
+# The variables reach the guest's /init as environment (kernel parameters).
+STRESS_TESTS := test_pressure,test_virtio_hostile,test_offline,test_fuzz,test_stress
+stress:
+	@scripts/prepare.sh
+	@OB_APPEND="$(OB_APPEND) OB_STRESS_SECONDS=60 OB_FUZZ_COUNT=600 OB_STORM_COUNT=20000" \
+		scripts/run-guest.sh check $(STRESS_TESTS)
 
 # The demo: a guest loads the module and shows it at work.
 run:

@@ -10,6 +10,9 @@ through QMP (the qemu.qmp library) and answers one line: "ok [value]" or
   balloon <MiB>            set the balloon target (guest size in MiB)
   balloon-wait <MiB> <s>   set it and wait until the guest reports it (at
                            most <s> seconds); answer the elapsed nanoseconds
+  balloon-storm <n> <seed> <lo> <hi>
+                           set n targets drawn from [lo, hi] MiB with the
+                           given seed, back to back; answer the last one
   query-balloon            answer the guest size the host sees, in MiB
   stats-interval <s>       set guest-stats-polling-interval
   stats                    answer the guest-stats JSON
@@ -22,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import shutil
 import sys
@@ -97,6 +101,13 @@ async def handle_request(qmp, line):
                     return f"err the guest did not reach {rest[0]} MiB in {rest[1]} s"
                 await asyncio.sleep(0.002)
             return f"ok {time.monotonic_ns() - start}"
+        if cmd == "balloon-storm" and len(rest) == 4:
+            n, seed, lo, hi = (int(w) for w in rest)
+            rng = random.Random(seed)
+            for _ in range(n):
+                target = rng.randint(lo, hi)
+                await qmp.execute("balloon", {"value": target * MIB})
+            return f"ok {target}"
         if cmd == "query-balloon" and not rest:
             res = await qmp.execute("query-balloon")
             return f"ok {res['actual'] // MIB}"

@@ -22,12 +22,14 @@
 //!   never waits for the flag: it returns -EAGAIN and the core retries.
 
 use crate::bindings;
+use crate::notifiers::Notifiers;
 use crate::offline_page::{self, OfflinePage, RefModel};
 use crate::page_list::PageList;
 use crate::stats::Stats;
+use core::ops::Range;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use kernel::prelude::*;
-use kernel::sync::{new_condvar, new_mutex, Arc, CondVar, Mutex};
+use kernel::sync::{new_condvar, new_mutex, Arc, ArcBorrow, CondVar, Mutex};
 use kernel::time::Ktime;
 use kernel::types::Opaque;
 use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
@@ -83,6 +85,15 @@ impl Batch {
     }
 }
 
+/// The frozen pages, and the PFNs of a memory block going offline, whose
+/// frozen pages must not change state until it is offline.
+struct Frozen {
+    list: PageList,
+    /// Scratch list for walking `list`.
+    spare: PageList,
+    offlining: Option<Range<u64>>,
+}
+
 /// A balloon of offline pages.
 #[pin_data]
 pub(crate) struct Balloon {
@@ -94,7 +105,7 @@ pub(crate) struct Balloon {
     #[pin]
     batch: Mutex<Batch>,
     #[pin]
-    frozen: Mutex<PageList>,
+    frozen: Mutex<Frozen>,
     #[pin]
     host_busy: Mutex<bool>,
     #[pin]
@@ -103,10 +114,8 @@ pub(crate) struct Balloon {
     /// The host's target may have changed: the worker reads it again.
     host_changed: AtomicBool,
     stopping: AtomicBool,
-    /// Registered on the OOM notifier chain (see [`Balloon::register_oom_notifier`]).
-    #[pin]
-    oom_nb: Opaque<bindings::notifier_block>,
-    oom_registered: AtomicBool,
+    /// On the OOM and memory hotplug notifier chains.
+    pub(crate) notifiers: Notifiers,
     /// Statistics, shown in debugfs.
     pub(crate) stats: Stats,
     #[pin]
@@ -133,7 +142,11 @@ impl Balloon {
             pfns: KVec::from_elem(0, config.batch, GFP_KERNEL)?,
             dequeued: PageList::new(model)?,
         };
-        let frozen = PageList::new(RefModel::Frozen)?;
+        let frozen = Frozen {
+            list: PageList::new(RefModel::Frozen)?,
+            spare: PageList::new(RefModel::Frozen)?,
+            offlining: None,
+        };
         let this = Arc::pin_init(
             pin_init!(Self {
                 dev_info: Opaque::uninit(),
@@ -146,22 +159,21 @@ impl Balloon {
                 target: AtomicU64::new(0),
                 host_changed: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
-                oom_nb: Opaque::uninit(),
-                oom_registered: AtomicBool::new(false),
+                notifiers: Notifiers::new(),
                 stats: Stats::default(),
                 work <- new_work!("offline_balloon::work"),
             }),
             GFP_KERNEL,
         )?;
         let b = this.dev_info.get();
-        // SAFETY: `dev_info` and `oom_nb` are pinned inside the Arc and not yet shared.
+        // SAFETY: `dev_info` and `notifiers` are pinned inside the Arc and not yet shared.
         unsafe {
             bindings::ob_balloon_devinfo_init(b);
             (*b).migratepage = Some(migratepage);
-            this.oom_nb.get().write(bindings::notifier_block {
-                notifier_call: Some(oom_notify),
-                ..Default::default()
-            });
+            this.notifiers.init();
+        }
+        if config.model == RefModel::Frozen {
+            this.notifiers.register_memory()?;
         }
         Ok(this)
     }
@@ -172,15 +184,59 @@ impl Balloon {
     /// (by debugfs in simulate mode, as ppc CMM does, or by the host's next
     /// change, as virtio_balloon does).
     pub(crate) fn register_oom_notifier(&self) -> Result {
-        // SAFETY: `oom_nb` is initialised and pinned; it is unregistered in `shutdown`
-        // before the balloon can go away.
-        kernel::error::to_result(unsafe { bindings::register_oom_notifier(self.oom_nb.get()) })?;
-        self.oom_registered.store(true, Relaxed);
-        Ok(())
+        self.notifiers.register_oom()
+    }
+
+    /// A memory block with the PFNs `pfns` starts going offline (or, with
+    /// `None`, its offlining was cancelled): until it is offline, none of the
+    /// frozen pages in it is freed, so offlining sees them as skippable
+    /// (PageOffline, refcount 0) all the way through. Taking the frozen lock
+    /// waits for frees in flight.
+    pub(crate) fn memory_going_offline(&self, pfns: Option<Range<u64>>) {
+        self.frozen.lock().offlining = pfns;
+    }
+
+    /// The memory block with the PFNs `pfns` went offline, taking the frozen
+    /// pages in it along: forget them, and let the worker make up for them.
+    pub(crate) fn memory_offline(&self, pfns: Range<u64>) {
+        let mut frozen = self.frozen.lock();
+        let Frozen {
+            list,
+            spare,
+            offlining,
+        } = &mut *frozen;
+        let mut gone = 0;
+        while let Some(page) = list.pop() {
+            if pfns.contains(&page.pfn()) {
+                page.forget_offlined();
+                gone += 1;
+            } else {
+                spare.push(page);
+            }
+        }
+        core::mem::swap(list, spare);
+        *offlining = None;
+        drop(frozen);
+        if gone > 0 {
+            self.stats.frozen_pages.fetch_sub(gone, Relaxed);
+            self.stats.offlined_total.fetch_add(gone, Relaxed);
+            pr_info!(
+                "{} frozen pages went offline with PFNs {:#x}..{:#x}\n",
+                gone,
+                pfns.start,
+                pfns.end
+            );
+            self.host.report_size(self.stats.inflated());
+            // SAFETY: every `Balloon` lives in an `Arc` (`new` returns nothing else), and
+            // `self` is its data pointer, as `Arc::into_raw` would give; the caller's
+            // reference keeps the refcount above zero.
+            let this: Arc<Self> = unsafe { ArcBorrow::from_raw(self) }.into();
+            this.kick();
+        }
     }
 
     /// Called by the OOM notifier chain; returns the pages given back.
-    fn oom_deflate(&self) -> usize {
+    pub(crate) fn oom_deflate(&self) -> usize {
         let n = self.deflate(OOM_PAGES);
         self.stats.oom_deflated_total.fetch_add(n as u64, Relaxed);
         self.target.fetch_min(self.stats.inflated(), Relaxed);
@@ -228,11 +284,7 @@ impl Balloon {
     /// migration holds isolated. Nothing may call [`Self::set_target`] after this.
     pub(crate) fn shutdown(&self) {
         self.stopping.store(true, Relaxed);
-        if self.oom_registered.load(Relaxed) {
-            // SAFETY: registered in `register_oom_notifier`; unregistering waits for
-            // running callbacks.
-            unsafe { bindings::unregister_oom_notifier(self.oom_nb.get()) };
-        }
+        self.notifiers.unregister();
         // SAFETY: `work` is an initialised work item of this live balloon; nothing
         // enqueues it once `stopping` is set, so after the flush it is idle.
         unsafe { kernel::bindings::flush_work(Work::raw_get(&self.work)) };
@@ -304,7 +356,8 @@ impl Balloon {
         while batch.list.len() < want {
             if blocks && want - batch.list.len() >= block {
                 if offline_page::alloc_offline_pages(self.config.order, self.config.model, |page| {
-                    batch.push(page)
+                    batch.push(page);
+                    self.pages().fetch_add(1, Relaxed);
                 }) {
                     self.stats.inflated_blocks_total.fetch_add(1, Relaxed);
                     continue;
@@ -316,6 +369,7 @@ impl Balloon {
                 break;
             };
             batch.push(page);
+            self.pages().fetch_add(1, Relaxed);
         }
         let n = batch.list.len();
         if n > 0 {
@@ -326,14 +380,12 @@ impl Balloon {
                     // SAFETY: `dev_info` is live and initialised; the pages are unlocked
                     // movable offline pages of ours.
                     unsafe { batch.list.enqueue_into(self.dev_info.get()) };
-                    self.stats.movable_pages.fetch_add(n as u64, Relaxed);
                 }
                 RefModel::Frozen => {
                     let mut frozen = self.frozen.lock();
                     while let Some(page) = batch.list.pop() {
-                        frozen.push(page);
+                        frozen.list.push(page);
                     }
-                    self.stats.frozen_pages.fetch_add(n as u64, Relaxed);
                 }
             }
             self.host.report_size(self.stats.inflated());
@@ -347,24 +399,34 @@ impl Balloon {
     fn deflate(&self, want: usize) -> usize {
         let start = Ktime::ktime_get();
         let mut batch = self.batch.lock();
+        let mut frozen_guard = None;
         match self.config.model {
             RefModel::Movable => {
                 // SAFETY: `dev_info` is live; its pages are our movable offline pages.
-                let n = unsafe { batch.dequeued.dequeue_from(self.dev_info.get(), want) };
-                self.stats.movable_pages.fetch_sub(n as u64, Relaxed);
+                unsafe { batch.dequeued.dequeue_from(self.dev_info.get(), want) };
                 while let Some(page) = batch.dequeued.pop() {
                     batch.push(page);
                 }
             }
             RefModel::Frozen => {
-                let mut frozen = self.frozen.lock();
+                // Held until the pages are freed: see `memory_going_offline`.
+                let frozen = frozen_guard.insert(self.frozen.lock());
+                let Frozen {
+                    list,
+                    spare,
+                    offlining,
+                } = &mut **frozen;
                 while batch.list.len() < want {
-                    let Some(page) = frozen.pop() else { break };
-                    batch.push(page);
+                    let Some(page) = list.pop() else { break };
+                    if offlining.as_ref().is_some_and(|r| r.contains(&page.pfn())) {
+                        spare.push(page);
+                    } else {
+                        batch.push(page);
+                    }
                 }
-                self.stats
-                    .frozen_pages
-                    .fetch_sub(batch.list.len() as u64, Relaxed);
+                while let Some(page) = spare.pop() {
+                    list.push(page);
+                }
             }
         }
         let n = batch.list.len();
@@ -372,14 +434,26 @@ impl Balloon {
             // The host must back the pages before the guest uses them again.
             let _host = self.lock_host();
             self.host.deflate(batch.pfns());
-            self.host.report_size(self.stats.inflated());
+            // The batch still counts until its pages are freed below.
+            self.host.report_size(self.stats.inflated() - n as u64);
         }
-        // Dropping the pages frees them.
         while let Some(page) = batch.list.pop() {
             offline_page::free_offline_page(page);
+            self.pages().fetch_sub(1, Relaxed);
         }
+        drop(frozen_guard);
         self.account(&self.stats.deflated_total, &self.stats.deflate_ns, n, start);
         n
+    }
+
+    /// The count of inflated pages of the balloon's model. Pages count from
+    /// their allocation to their release, so at rest the count equals the
+    /// balloon's PageOffline pages.
+    fn pages(&self) -> &AtomicU64 {
+        match self.config.model {
+            RefModel::Movable => &self.stats.movable_pages,
+            RefModel::Frozen => &self.stats.frozen_pages,
+        }
     }
 
     fn account(&self, pages: &AtomicU64, ns: &AtomicU64, n: usize, start: Ktime) {
@@ -475,28 +549,6 @@ impl Drop for HostGuard<'_> {
         *self.balloon.host_busy.lock() = false;
         self.balloon.host_idle.notify_all();
     }
-}
-
-/// The OOM notifier: deflates some pages and adds them to `*data`, the count
-/// of freed pages that keeps the OOM killer from killing.
-///
-/// # Safety
-///
-/// Called by the OOM notifier chain with `nb` the `oom_nb` of a live
-/// [`Balloon`] (it unregisters before going away) and `data` pointing to the
-/// chain's `unsigned long` count of freed pages.
-unsafe extern "C" fn oom_notify(
-    nb: *mut bindings::notifier_block,
-    _action: kernel::ffi::c_ulong,
-    data: *mut kernel::ffi::c_void,
-) -> kernel::ffi::c_int {
-    // SAFETY: `oom_nb` is a transparent wrapper of the registered `notifier_block`,
-    // embedded in a live `Balloon` per the function's contract.
-    let balloon = unsafe { &*kernel::container_of!(nb, Balloon, oom_nb) };
-    let freed = balloon.oom_deflate();
-    // SAFETY: `data` points to the chain's count of freed pages.
-    unsafe { *data.cast::<kernel::ffi::c_ulong>() += freed as kernel::ffi::c_ulong };
-    bindings::NOTIFY_OK as kernel::ffi::c_int
 }
 
 /// The `balloon_dev_info.migratepage` hook.

@@ -124,7 +124,10 @@ impl Files for Control {
                 self.floor.run(pages);
                 Ok(())
             }
-            _ => Err(EPERM),
+            _ => {
+                pr_err!("stats: read-only\n");
+                Err(EPERM)
+            }
         }
     }
 }

@@ -22,6 +22,7 @@ mod bindings;
 mod control;
 mod debugfs;
 mod floor;
+mod notifiers;
 mod offline_page;
 mod page_list;
 mod simulate;

@@ -88,6 +88,13 @@ impl OfflinePage {
         self.model
     }
 
+    /// The page's memory block went offline with the page in it (a skippable
+    /// frozen page): the memory is gone, so there is nothing to free. Onlining
+    /// the block again hands its pages to the buddy afresh.
+    pub(crate) fn forget_offlined(self) {
+        core::mem::forget(self);
+    }
+
     /// Gives up ownership, e.g. to the balloon compaction core; see [`Self::from_raw`].
     pub(crate) fn into_raw(self) -> *mut bindings::page {
         let page = self.page.as_ptr();

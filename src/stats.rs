@@ -8,9 +8,11 @@ use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 /// Counters of one balloon. Page counts are in 4 KiB pages.
 #[derive(Default)]
 pub(crate) struct Stats {
-    /// Inflated pages with refcount 1, on the balloon compaction list or isolated.
+    /// Inflated pages with refcount 1 (on the balloon compaction list, isolated,
+    /// or in a batch), counted from their allocation to their release.
     pub(crate) movable_pages: AtomicU64,
-    /// Inflated pages with a frozen refcount, on the balloon's own list.
+    /// Inflated pages with a frozen refcount (on the balloon's own list or in
+    /// a batch), counted from their allocation to their release.
     pub(crate) frozen_pages: AtomicU64,
     /// Pages ever inflated.
     pub(crate) inflated_total: AtomicU64,
@@ -22,6 +24,8 @@ pub(crate) struct Stats {
     pub(crate) migrate_failed_total: AtomicU64,
     /// Times an inflation batch stopped early because allocation failed.
     pub(crate) alloc_failed_total: AtomicU64,
+    /// Frozen pages that went away with a memory block taken offline.
+    pub(crate) offlined_total: AtomicU64,
     /// Blocks of `1 << order` pages inflated whole.
     pub(crate) inflated_blocks_total: AtomicU64,
     /// Times a block could not be had without reclaim and single pages were used.
@@ -49,7 +53,7 @@ impl Stats {
         let deflated_total = self.deflated_total.load(Relaxed);
         let per_page =
             |ns: &AtomicU64, pages: u64| ns.load(Relaxed).checked_div(pages).unwrap_or(0);
-        let lines: [(&str, u64); 17] = [
+        let lines: [(&str, u64); 18] = [
             ("target_pages", target),
             ("inflated_pages", movable + frozen),
             ("movable_pages", movable),
@@ -64,6 +68,7 @@ impl Stats {
             ),
             ("alloc_failed_total", self.alloc_failed_total.load(Relaxed)),
             ("oom_deflated_total", self.oom_deflated_total.load(Relaxed)),
+            ("offlined_total", self.offlined_total.load(Relaxed)),
             (
                 "inflated_blocks_total",
                 self.inflated_blocks_total.load(Relaxed),

@@ -81,9 +81,9 @@ insmod $KO order=0
 host_rounds order0 "$ROUNDS"
 rmmod offline_balloon
 
-echo "== host-driven: batch size sweep"
+echo "== host-driven: batch size sweep (single pages, as the C driver)"
 for b in 256 1024 4096 16384; do
-	insmod $KO batch=$b
+	insmod $KO batch=$b order=0
 	host_rounds "batch$b" 3
 	rmmod offline_balloon
 done

@@ -90,7 +90,7 @@ def main():
     print(f"migration pages/s (compaction)     {o['migrated_per_s']:16} {c['migrated_per_s']:17} "
           f"{r['ratio_migrated_per_s']:7}")
     print(f"driver memory bytes/ballooned page {o['driver_bytes_per_page']:16} {c['driver_bytes_per_page']:17}")
-    print("\nbatch sweep (offline_balloon, host-driven, median of 3): MiB/s inflate / deflate")
+    print("\nbatch sweep (offline_balloon order=0, host-driven, median of 3): MiB/s inflate / deflate")
     for b, s in r["batch_sweep"].items():
         print(f"  batch {b:6}: {s['inflate']['mib_per_s']:8} / {s['deflate']['mib_per_s']}")
     g = r["guest_side"]

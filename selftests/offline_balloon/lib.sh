@@ -65,6 +65,15 @@ expect_within() {
 	fi
 }
 
+# cpu_busy_pct SECONDS: percent of CPU time (all CPUs) not idle over SECONDS.
+cpu_busy_pct() {
+	set -- $(head -1 /proc/stat) "$1"
+	b0=$(($2 + $3 + $4 + $7 + $8)) a0=$(($2 + $3 + $4 + $5 + $6 + $7 + $8))
+	sleep "${12}"
+	set -- $(head -1 /proc/stat)
+	echo $(((($2 + $3 + $4 + $7 + $8 - b0) * 100) / ($2 + $3 + $4 + $5 + $6 + $7 + $8 - a0)))
+}
+
 # ob_stat NAME: a value of debugfs stats.
 ob_stat() {
 	awk -v k="$1" '$1 == k { print $2 }' "$OB_DEBUGFS/stats"

@@ -3,30 +3,39 @@
  * Count the PageOffline pages of the whole machine from /proc/kpageflags
  * (KPF_OFFLINE), how many of them are in the "skippable" state (KPF_OWNER_2,
  * the page owner's flag the module uses for it), and how many naturally
- * aligned 2 MiB blocks (512 pages) are offline as a whole.
+ * aligned 2 MiB blocks (512 pages) are offline as a whole; with arguments
+ * START_PFN NR_PAGES, only in that range.
  * Prints one line: "offline N skippable N blocks2m N".
  */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #define KPF_OFFLINE 23
 #define KPF_OWNER_2 34
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static uint64_t flags[4096];	/* a multiple of 512: blocks never straddle reads */
 	unsigned long offline = 0, skippable = 0, blocks = 0, in_block = 0, pfn = 0;
+	unsigned long start = argc > 2 ? strtoul(argv[1], NULL, 0) & ~511UL : 0;
+	unsigned long end = argc > 2 ? start + strtoul(argv[2], NULL, 0) : ~0UL;
 	int fd = open("/proc/kpageflags", O_RDONLY);
-	ssize_t n;
+	ssize_t n = 0;
 
 	if (fd < 0) {
 		perror("open /proc/kpageflags");
 		return 1;
 	}
-	while ((n = read(fd, flags, sizeof(flags))) > 0) {
-		for (size_t i = 0; i < (size_t)n / sizeof(uint64_t); i++, pfn++) {
+	pfn = start;
+	if (lseek(fd, start * sizeof(uint64_t), SEEK_SET) < 0) {
+		perror("seek /proc/kpageflags");
+		return 1;
+	}
+	while (pfn < end && (n = read(fd, flags, sizeof(flags))) > 0) {
+		for (size_t i = 0; i < (size_t)n / sizeof(uint64_t) && pfn < end; i++, pfn++) {
 			if (flags[i] >> KPF_OFFLINE & 1) {
 				offline++;
 				in_block++;

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The balloon on the kernel's notifier chains.
+//!
+//! - OOM: before the OOM killer kills, the balloon gives pages back
+//!   ([`Balloon::oom_deflate`]).
+//! - Memory hotplug: frozen pages are skippable, so memory offlining may take
+//!   their memory block away. While a block goes offline the balloon frees
+//!   none of its frozen pages (a page changing state under
+//!   `__offline_isolated_pages()` would hit its `BUG_ON`s), and once it is
+//!   offline the balloon forgets them ([`Balloon::memory_going_offline`],
+//!   [`Balloon::memory_offline`]). Movable pages need nothing: offlining
+//!   migrates them through balloon compaction.
+
+use crate::balloon::Balloon;
+use crate::bindings;
+use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use kernel::ffi;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+/// The balloon's notifier blocks, embedded in a pinned [`Balloon`].
+pub(crate) struct Notifiers {
+    oom: Opaque<bindings::notifier_block>,
+    memory: Opaque<bindings::notifier_block>,
+    oom_registered: AtomicBool,
+    memory_registered: AtomicBool,
+}
+
+impl Notifiers {
+    /// Notifier blocks to be set up with [`Self::init`].
+    pub(crate) fn new() -> Self {
+        Self {
+            oom: Opaque::uninit(),
+            memory: Opaque::uninit(),
+            oom_registered: AtomicBool::new(false),
+            memory_registered: AtomicBool::new(false),
+        }
+    }
+
+    /// Sets up the notifier blocks.
+    ///
+    /// # Safety
+    ///
+    /// `self` must be the `notifiers` field of a pinned [`Balloon`], not yet registered.
+    pub(crate) unsafe fn init(&self) {
+        // SAFETY: the blocks are pinned with the balloon and not registered yet.
+        unsafe {
+            self.oom.get().write(bindings::notifier_block {
+                notifier_call: Some(oom_notify),
+                ..Default::default()
+            });
+            self.memory.get().write(bindings::notifier_block {
+                notifier_call: Some(memory_notify),
+                ..Default::default()
+            });
+        }
+    }
+
+    /// Joins the OOM notifier chain.
+    pub(crate) fn register_oom(&self) -> Result {
+        // SAFETY: the block is initialised and pinned in a balloon that calls
+        // `unregister` before it goes away.
+        kernel::error::to_result(unsafe { bindings::register_oom_notifier(self.oom.get()) })?;
+        self.oom_registered.store(true, Relaxed);
+        Ok(())
+    }
+
+    /// Joins the memory hotplug notifier chain.
+    pub(crate) fn register_memory(&self) -> Result {
+        // SAFETY: as in `register_oom`.
+        kernel::error::to_result(unsafe { bindings::register_memory_notifier(self.memory.get()) })?;
+        self.memory_registered.store(true, Relaxed);
+        Ok(())
+    }
+
+    /// Leaves every chain joined; waits for callbacks in flight.
+    pub(crate) fn unregister(&self) {
+        if self.oom_registered.swap(false, Relaxed) {
+            // SAFETY: registered in `register_oom`.
+            unsafe { bindings::unregister_oom_notifier(self.oom.get()) };
+        }
+        if self.memory_registered.swap(false, Relaxed) {
+            // SAFETY: registered in `register_memory`.
+            unsafe { bindings::unregister_memory_notifier(self.memory.get()) };
+        }
+    }
+}
+
+/// The OOM notifier: deflates some pages and adds them to `*data`, the count
+/// of freed pages that keeps the OOM killer from killing.
+///
+/// # Safety
+///
+/// Called by the OOM notifier chain with `nb` the OOM block of a live
+/// [`Balloon`] (it unregisters before going away) and `data` pointing to the
+/// chain's `unsigned long` count of freed pages.
+unsafe extern "C" fn oom_notify(
+    nb: *mut bindings::notifier_block,
+    _action: ffi::c_ulong,
+    data: *mut ffi::c_void,
+) -> ffi::c_int {
+    // SAFETY: `nb` is the `oom` block (a transparent `Opaque`) of a live balloon.
+    let balloon = unsafe { &*kernel::container_of!(nb, Balloon, notifiers.oom) };
+    let freed = balloon.oom_deflate();
+    // SAFETY: `data` points to the chain's count of freed pages.
+    unsafe { *data.cast::<ffi::c_ulong>() += freed as ffi::c_ulong };
+    bindings::NOTIFY_OK as ffi::c_int
+}
+
+/// The memory hotplug notifier.
+///
+/// # Safety
+///
+/// Called by the memory notifier chain with `nb` the memory block of a live
+/// [`Balloon`] and `data` pointing to the `struct memory_notify` of the event.
+unsafe extern "C" fn memory_notify(
+    nb: *mut bindings::notifier_block,
+    action: ffi::c_ulong,
+    data: *mut ffi::c_void,
+) -> ffi::c_int {
+    // SAFETY: `nb` is the `memory` block (a transparent `Opaque`) of a live balloon.
+    let balloon = unsafe { &*kernel::container_of!(nb, Balloon, notifiers.memory) };
+    // SAFETY: `data` points to the event's `struct memory_notify`.
+    let arg = unsafe { &*data.cast::<bindings::memory_notify>() };
+    let pfns = arg.start_pfn as u64..(arg.start_pfn + arg.nr_pages) as u64;
+    match action as bindings::memory_block_state {
+        bindings::memory_block_state_MEM_GOING_OFFLINE => balloon.memory_going_offline(Some(pfns)),
+        bindings::memory_block_state_MEM_CANCEL_OFFLINE => balloon.memory_going_offline(None),
+        bindings::memory_block_state_MEM_OFFLINE => balloon.memory_offline(pfns),
+        _ => {}
+    }
+    bindings::NOTIFY_OK as ffi::c_int
+}
