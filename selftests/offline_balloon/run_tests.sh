@@ -8,7 +8,8 @@ cd "$(dirname "$0")" || exit 1
 . ./ktap_helpers.sh
 
 SPLAT='BUG:|WARNING:|Oops|bad page|refcount_t:|Kernel panic|kernel BUG at|general protection fault|blocked for more than|UBSAN:|KASAN:'
-timeout=$(sed -n 's/^timeout=//p' settings)
+# OB_TEST_TIMEOUT overrides the per-script timeout of settings (slow kernels).
+timeout=${OB_TEST_TIMEOUT:-$(sed -n 's/^timeout=//p' settings)}
 
 if [ $# -gt 0 ]; then
 	tests=

@@ -7,8 +7,8 @@
 CYCLES=20
 # Module text, debugfs inodes and per-cpu caches come and go with each cycle;
 # more than this after 20 cycles is a leak.
-MEMFREE_TOLERANCE_KB=1024
-SLAB_TOLERANCE_KB=512
+MEMFREE_TOLERANCE_KB=$((1024 + KASAN_SLACK_KB))
+SLAB_TOLERANCE_KB=$((512 + KASAN_SLACK_KB))
 
 ktap_print_header
 ktap_set_plan 8

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Simulate mode, movable pages (refcount 1): inflate, exact MemTotal
+# Simulate mode, movable pages (refcount 1), single pages: inflate, exact MemTotal
 # accounting, PageOffline pages seen in /proc/kpageflags, migration by
 # compaction through the balloon compaction hooks, deflate.
 . "$(dirname "$0")/lib.sh"
@@ -10,7 +10,7 @@ N=131072	# 512 MiB of the 1 GiB guest: many pages below compaction's meeting poi
 ktap_print_header
 ktap_set_plan 16
 
-ob_load simulate=1 movable=1 || ktap_exit_fail_msg "insmod simulate=1 movable=1 failed"
+ob_load simulate=1 movable=1 order=0 || ktap_exit_fail_msg "insmod simulate=1 movable=1 failed"
 total0=$(meminfo MemTotal)
 inflate0=$(vmstat balloon_inflate)
 
@@ -21,6 +21,18 @@ expect_eq "MemTotal dropped by exactly $N * 4 KiB" "$(meminfo MemTotal)" $((tota
 expect_eq "vmstat balloon_inflate rose by $N" $(($(vmstat balloon_inflate) - inflate0)) $N
 expect_consistent "inflated == movable + frozen == PageOffline pages"
 expect_eq "movable pages are not skippable" "$(ob_offline_pages skippable)" 0
+
+# Give compaction work whatever the memory layout: take nearly all free
+# memory, then give back down to N, leaving balloon pages and free holes
+# all over the zone.
+fill=$((N + $(free_kb) / PAGE_KB - 16384)) failed0=$(ob_stat alloc_failed_total) i=0
+ob_set_target $fill
+while [ "$(ob_stat inflated_pages)" != $fill ] && [ "$(ob_stat alloc_failed_total)" = "$failed0" ] && [ $i -lt 600 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+ob_set_target $N
+ob_wait_stat inflated_pages $N || ktap_print_msg "cannot deflate back to $N"
 
 migrated0=$(ob_stat migrated_total)
 vm_migrate0=$(vmstat balloon_migrate)
