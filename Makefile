@@ -50,12 +50,13 @@ check:
 	@scripts/run-guest.sh check $(T)
 
 # The stress tier in full: the scenarios make check runs in a bounded form,
-# with 60 s storms, ten times the fuzz cases and 20000 host target changes.
+# with 60 s storms, ten times the fuzz cases and 20000 host target changes
+# (and 30 minutes per script).
 # The variables reach the guest's /init as environment (kernel parameters).
 STRESS_TESTS := test_pressure,test_virtio_hostile,test_offline,test_fuzz,test_stress
 stress:
 	@scripts/prepare.sh
-	@OB_APPEND="$(OB_APPEND) OB_STRESS_SECONDS=60 OB_FUZZ_COUNT=600 OB_STORM_COUNT=20000" \
+	@OB_APPEND="$(OB_APPEND) OB_STRESS_SECONDS=60 OB_FUZZ_COUNT=600 OB_STORM_COUNT=20000 OB_TEST_TIMEOUT=1800" \
 		scripts/run-guest.sh check $(STRESS_TESTS)
 
 # The demo: a guest loads the module and shows it at work.
