@@ -108,6 +108,27 @@ ob_wait_stat() {
 	done
 }
 
+# ob_wait_full PAGES FAILED0 [SECONDS]: wait until the balloon holds PAGES
+# or alloc_failed_total has moved from FAILED0 (it took what it could).
+ob_wait_full() {
+	i=0
+	while [ "$(ob_stat inflated_pages)" != "$1" ] && [ "$(ob_stat alloc_failed_total)" = "$2" ] &&
+		[ $i -lt $((${3:-60} * 10 * WAIT_SCALE)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# ob_sample_consistent: true if one read of stats has inflated_pages ==
+# movable_pages + frozen_pages (the balloon may be moving); else say why.
+ob_sample_consistent() {
+	set -- $(awk '$1 == "inflated_pages" { i = $2 } $1 == "movable_pages" { m = $2 }
+		$1 == "frozen_pages" { f = $2 } END { print i, m + f }' "$OB_DEBUGFS/stats")
+	[ "$1" = "$2" ] && return 0
+	ktap_print_msg "inflated_pages $1, movable + frozen $2 in one read"
+	return 1
+}
+
 # ob_offline_pages [FIELD]: PageOffline pages of the machine (from
 # /proc/kpageflags), or with FIELD=skippable those also skippable.
 ob_offline_pages() {

@@ -14,11 +14,7 @@ oom0=$(vmstat oom_kill)
 all=$((total0 / PAGE_KB))
 
 ob_set_target $all
-i=0
-while [ "$(ob_stat alloc_failed_total)" = 0 ] && [ $i -lt 600 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+ob_wait_full $all 0
 inflated=$(ob_stat inflated_pages)
 ktap_print_msg "target $all pages: inflated $inflated, alloc_failed_total $(ob_stat alloc_failed_total), oom_deflated_total $(ob_stat oom_deflated_total)"
 ktap_test_result "allocation failures are counted" test "$(ob_stat alloc_failed_total)" -gt 0

@@ -25,12 +25,9 @@ expect_eq "movable pages are not skippable" "$(ob_offline_pages skippable)" 0
 # Give compaction work whatever the memory layout: take nearly all free
 # memory, then give back down to N, leaving balloon pages and free holes
 # all over the zone.
-fill=$((N + $(free_kb) / PAGE_KB - 16384)) failed0=$(ob_stat alloc_failed_total) i=0
+fill=$((N + $(free_kb) / PAGE_KB - 16384)) failed0=$(ob_stat alloc_failed_total)
 ob_set_target $fill
-while [ "$(ob_stat inflated_pages)" != $fill ] && [ "$(ob_stat alloc_failed_total)" = "$failed0" ] && [ $i -lt 600 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+ob_wait_full $fill "$failed0"
 ob_set_target $N
 ob_wait_stat inflated_pages $N || ktap_print_msg "cannot deflate back to $N"
 

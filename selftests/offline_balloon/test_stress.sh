@@ -43,13 +43,8 @@ storm() {
 		for t in $STEPS; do
 			ob_set_target $t
 			sleep 0.05
-			set -- $(awk '$1 == "inflated_pages" { i = $2 } $1 == "movable_pages" { m = $2 }
-				$1 == "frozen_pages" { f = $2 } END { print i, m + f }' "$OB_DEBUGFS/stats")
 			samples=$((samples + 1))
-			if [ "$1" != "$2" ]; then
-				ktap_print_msg "sample $samples: inflated_pages $1, movable + frozen $2"
-				bad=$((bad + 1))
-			fi
+			ob_sample_consistent || bad=$((bad + 1))
 			ob_wait_stat inflated_pages $t 60 || bad=$((bad + 1))
 			m0=$(ob_stat migrated_total)
 			off=$(ob_offline_pages)

@@ -46,11 +46,7 @@ expect_eq "the host sees the whole guest" "$(host query-balloon)" "$GUEST_MIB"
 # 1 MiB: the host asks for nearly everything.
 failed0=$(ob_stat alloc_failed_total)
 host balloon 1
-i=0
-while [ "$(ob_stat alloc_failed_total)" = "$failed0" ] && [ $i -lt 1200 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+ob_wait_full $(((GUEST_MIB - 1) * MIB_PAGES)) "$failed0" 120
 sleep 2
 # CPU use while the driver keeps failing and backing off.
 busy=$(cpu_busy_pct 3)
@@ -75,10 +71,8 @@ host balloon-storm "$STORM" 42 256 1024 > /tmp/storm_last &
 storm=$!
 samples=0 bad=0
 while kill -0 $storm 2>/dev/null; do
-	set -- $(awk '$1 == "inflated_pages" { i = $2 } $1 == "movable_pages" { m = $2 }
-		$1 == "frozen_pages" { f = $2 } END { print i, m + f }' "$OB_DEBUGFS/stats")
 	samples=$((samples + 1))
-	[ "$1" = "$2" ] || bad=$((bad + 1))
+	ob_sample_consistent || bad=$((bad + 1))
 done
 wait $storm
 last=$(cat /tmp/storm_last)
