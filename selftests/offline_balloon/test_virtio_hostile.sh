@@ -67,7 +67,7 @@ host balloon "$GUEST_MIB"
 ktap_test_result "the host deflates it all again" ob_wait_stat inflated_pages 0 120
 
 # Thousands of target changes back to back, sampled all along.
-host balloon-storm "$STORM" 42 256 1024 > /tmp/storm_last &
+host balloon-storm "$STORM" 42 $KEEP_MIB "$GUEST_MIB" > /tmp/storm_last &
 storm=$!
 samples=0 bad=0
 while kill -0 $storm 2>/dev/null; do
