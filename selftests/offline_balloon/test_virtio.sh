@@ -43,6 +43,14 @@ expect_eq "target_pages is the host's target" "$(cat "$OB_DEBUGFS/target_pages")
 expect_eq "MemTotal dropped by exactly $big MiB" "$(meminfo MemTotal)" $((total0 - big * 1024))
 expect_consistent "inflated == movable + frozen == PageOffline pages"
 
+# Give compaction work whatever the memory layout (as test_movable.sh does):
+# the host asks for nearly everything, then for KEEP_MIB again, leaving
+# balloon pages and free holes all over the zone.
+failed0=$(ob_stat alloc_failed_total)
+host balloon 1
+ob_wait_full $(((GUEST_MIB - 1) * MIB_PAGES)) "$failed0"
+balloon_to $KEEP_MIB || ktap_print_msg "cannot deflate back to $KEEP_MIB MiB"
+
 migrated0=$(ob_stat migrated_total)
 compact
 migrated=$(($(ob_stat migrated_total) - migrated0))
