@@ -16,13 +16,19 @@
 
 SECONDS_PER_STORM=${OB_STRESS_SECONDS:-8}
 BATCH=1024
-STEPS="90000 20000 150000 0 120000 60000 180000 10000"
+# Targets in percent of the free memory at the start (up to 75%: about
+# 180000 pages of the 1 GiB guest), so the storm fits any kernel.
+STEP_PCT="40 9 65 0 55 27 75 5"
 
 ktap_print_header
 ktap_set_plan 13
 
 total0=$(meminfo MemTotal)
 free0=$(free_kb)
+STEPS=
+for pct in $STEP_PCT; do
+	STEPS="$STEPS $((free0 / PAGE_KB * pct / 100))"
+done
 oom0=$(vmstat oom_kill)
 
 # Background load until /tmp/stress_stop exists.
@@ -58,7 +64,7 @@ storm() {
 		done
 		if [ $reloaded = 0 ]; then
 			# rmmod in the middle of a storm, balloon inflated and moving.
-			ob_set_target 150000
+			ob_set_target $((free0 / PAGE_KB * 65 / 100))
 			sleep 0.1
 			ob_unload || bad=$((bad + 1))
 			[ "$(ob_offline_pages)" = 0 ] || { ktap_print_msg "PageOffline pages left after rmmod"; bad=$((bad + 1)); }
