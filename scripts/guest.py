@@ -35,7 +35,8 @@ from qemu.qmp import QMPClient
 
 SPLAT = re.compile(
     r"BUG:|WARNING:|Oops|bad page|refcount_t:|Kernel panic|kernel BUG at|"
-    r"general protection fault|INFO: task .* blocked|UBSAN:|KASAN:"
+    r"general protection fault|INFO: task .* blocked|UBSAN:|KASAN:|"
+    r"BUG [^ ]+ \(|Freezing .* failed|suspend .* failed"
 )
 TOTALS = re.compile(r"^OB_TOTALS pass=(\d+) fail=(\d+) skip=(\d+)")
 EXIT = re.compile(r"^OB_EXIT rc=(\d+)")
@@ -46,7 +47,7 @@ MIB = 1 << 20
 def qemu_command(args, workdir):
     mem = int(os.environ.get("OB_MEM", "1024"))
     append = (
-        f"console=ttyS0 panic=-1 loglevel=4 ob.mode={args.mode} ob.mem_mib={mem} "
+        f"console=ttyS0 panic=-1 loglevel=4 slub_debug=FZP ob.mode={args.mode} ob.mem_mib={mem} "
         f"{'ob.tests=' + args.tests if args.tests else ''} "
         f"{os.environ.get('OB_APPEND', '')}"
     )

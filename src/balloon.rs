@@ -5,29 +5,43 @@
 //! Movable pages sit on a balloon compaction list (`balloon_dev_info`), so
 //! compaction and memory offlining can isolate them and migrate them through
 //! [`Balloon::migrate`], the `migratepage` hook. Frozen pages sit on the
-//! balloon's own list and never move. A work item inflates and deflates in
-//! batches; the host, if any, is told about every page that changes hands.
+//! balloon's own list and never move. A work item on the freezable system
+//! workqueue does one batch per run and queues itself again until the target
+//! is reached, so suspend never waits for more than one batch (or one pause of
+//! at most a second after a failed allocation). The host, if any, is told
+//! about every page that changes hands.
 //!
 //! # Locking
 //!
+//! - `inflating` (mutex): the worker's inflate scratch space. Only the worker
+//!   takes it, and it allocates pages while holding nothing else, so the OOM
+//!   notifier never waits behind an allocation.
+//! - `deflating` (mutex): the deflate scratch space, preallocated so that
+//!   deflating needs no memory; taken by the worker, the OOM notifier and
+//!   [`Balloon::shutdown`].
+//! - The host channel (`host`: a busy flag and an up flag under a mutex that
+//!   is never held for long) serialises talking to the host. `migratepage`
+//!   runs with two pages locked, possibly inside an allocation of our own
+//!   inflate path (direct compaction), so it never waits for the channel: it
+//!   returns -EAGAIN and the core retries. While the host is down (the device
+//!   is suspended) nothing is deflated or migrated.
 //! - `balloon_dev_info.pages_lock` (spinlock, irqsave) guards the compaction
 //!   list and `isolated_pages`; the balloon compaction core takes it, and so
 //!   does [`Balloon::migrate`] when it inserts the new page.
-//! - `batch` (mutex) is the worker's scratch space; only the worker and
-//!   [`Balloon::shutdown`] (after the worker stopped) take it.
-//! - `frozen` (mutex) guards the frozen list.
-//! - `host_busy` (a flag under a mutex that is never held for long) serialises
-//!   talking to the host. `migratepage` runs with two pages locked, possibly
-//!   inside an allocation of our own inflate path (direct compaction), so it
-//!   never waits for the flag: it returns -EAGAIN and the core retries.
+//! - `frozen` (mutex) guards the frozen pages: a frozen page is made frozen
+//!   and published on a frozen list in one critical section, and freed in
+//!   one, so the memory hotplug notifier, which takes the same lock, sees
+//!   every frozen page there is.
+//!
+//! Order: `inflating` or `deflating`, then the host channel, then `frozen`.
 
 use crate::bindings;
 use crate::notifiers::Notifiers;
-use crate::offline_page::{self, OfflinePage, RefModel};
+use crate::offline_page::{self, RefModel};
 use crate::page_list::PageList;
 use crate::stats::Stats;
 use core::ops::Range;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use kernel::prelude::*;
 use kernel::sync::{new_condvar, new_mutex, Arc, ArcBorrow, CondVar, Mutex};
 use kernel::time::Ktime;
@@ -51,69 +65,124 @@ const MAX_BACKOFF_MS: u32 = 1000;
 /// Pages given back per call of the OOM notifier (1 MiB, as virtio_balloon).
 const OOM_PAGES: usize = 256;
 
-/// The other side of the balloon: the hypervisor, told about pages in PFNs of 4 KiB.
+/// The other side of the balloon: the hypervisor.
 pub(crate) trait Host: Send + Sync {
     /// The pages `pfns` were inflated: the host may take their memory.
-    fn inflate(&self, pfns: &[u32]);
+    fn inflate(&self, pfns: &[u64]);
     /// The pages `pfns` are about to be deflated: the host must back them again.
-    fn deflate(&self, pfns: &[u32]);
+    fn deflate(&self, pfns: &[u64]);
     /// The balloon's size changed to `pages`.
     fn report_size(&self, pages: u64);
     /// The host's target in pages, if the host sets it.
     fn target(&self) -> Option<u64>;
+    /// The first PFN the host cannot be told about: pages from there on are
+    /// never inflated.
+    fn pfn_limit(&self) -> u64;
 }
 
-/// The worker's preallocated scratch space, so that deflating needs no memory:
-/// the pages of one batch and their PFNs, and a list for the balloon
-/// compaction core to dequeue onto.
-struct Batch {
+/// PFNs of one batch, in preallocated memory.
+struct Pfns {
+    buf: KVec<u64>,
+    len: usize,
+}
+
+impl Pfns {
+    /// Room for `n` PFNs.
+    fn new(n: usize) -> Result<Self> {
+        Ok(Self {
+            buf: KVec::from_elem(0, n, GFP_KERNEL)?,
+            len: 0,
+        })
+    }
+
+    /// Adds `pfn`; the callers never ask for more than a batch.
+    fn push(&mut self, pfn: u64) {
+        self.buf[self.len] = pfn;
+        self.len += 1;
+    }
+
+    fn as_slice(&self) -> &[u64] {
+        &self.buf[..self.len]
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+}
+
+/// The worker's inflate scratch space: movable pages not yet on the
+/// compaction list (frozen ones wait in [`Frozen::pending`]) and the PFNs of
+/// the batch.
+struct Inflating {
+    movable: PageList,
+    pfns: Pfns,
+}
+
+/// The deflate scratch space: the pages of one batch and their PFNs, and a
+/// list for the balloon compaction core to dequeue onto.
+struct Deflating {
     list: PageList,
-    pfns: KVec<u32>,
+    pfns: Pfns,
     dequeued: PageList,
-}
-
-impl Batch {
-    /// Adds `page` to the batch.
-    fn push(&mut self, page: OfflinePage) {
-        self.pfns.as_mut_slice()[self.list.len()] = page.pfn() as u32;
-        self.list.push(page);
-    }
-
-    /// The PFNs of the pages in the batch.
-    fn pfns(&self) -> &[u32] {
-        &self.pfns.as_slice()[..self.list.len()]
-    }
 }
 
 /// The frozen pages, and the PFNs of a memory block going offline, whose
 /// frozen pages must not change state until it is offline.
 struct Frozen {
+    /// Frozen pages the host was told about.
     list: PageList,
-    /// Scratch list for walking `list`.
+    /// Frozen pages of the inflate batch in progress, not yet told.
+    pending: PageList,
+    /// Scratch list for walking the others.
     spare: PageList,
     offlining: Option<Range<u64>>,
 }
+
+/// The host channel: whether someone talks to the host, and whether the host
+/// can be talked to at all (not while the device is suspended).
+struct HostState {
+    busy: bool,
+    up: bool,
+}
+
+/// The balloon compaction device, shared with the balloon compaction core.
+#[repr(transparent)]
+struct DevInfo(Opaque<bindings::balloon_dev_info>);
+
+// SAFETY: `migratepage` is set before the balloon is shared and never changes; the list
+// and `isolated_pages` are only accessed under `pages_lock`, by the core and by the balloon.
+unsafe impl Send for DevInfo {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for DevInfo {}
 
 /// A balloon of offline pages.
 #[pin_data]
 pub(crate) struct Balloon {
     /// The balloon compaction device; its `migratepage` leads to [`Balloon::migrate`].
     #[pin]
-    dev_info: Opaque<bindings::balloon_dev_info>,
+    dev_info: DevInfo,
     config: Config,
     host: Arc<dyn Host>,
     #[pin]
-    batch: Mutex<Batch>,
+    inflating: Mutex<Inflating>,
+    #[pin]
+    deflating: Mutex<Deflating>,
     #[pin]
     frozen: Mutex<Frozen>,
     #[pin]
-    host_busy: Mutex<bool>,
+    host_state: Mutex<HostState>,
     #[pin]
     host_idle: CondVar,
     target: AtomicU64,
     /// The host's target may have changed: the worker reads it again.
     host_changed: AtomicBool,
     stopping: AtomicBool,
+    /// The worker's current pause after failed allocations, in milliseconds.
+    backoff_ms: AtomicU32,
     /// On the OOM and memory hotplug notifier chains.
     pub(crate) notifiers: Notifiers,
     /// Statistics, shown in debugfs.
@@ -122,69 +191,82 @@ pub(crate) struct Balloon {
     work: Work<Balloon>,
 }
 
-// SAFETY: the balloon compaction device is shared with the kernel, which guards it with
-// `pages_lock`; the balloon takes that lock too whenever it touches the device. Everything
-// else in `Balloon` is `Send + Sync`.
-unsafe impl Send for Balloon {}
-// SAFETY: as for `Send`.
-unsafe impl Sync for Balloon {}
-
 impl_has_work! {
     impl HasWork<Self> for Balloon { self.work }
 }
 
+/// What the worker does after a step.
+enum Step {
+    /// The target is reached.
+    Done,
+    /// Another batch, right away.
+    Again,
+    /// Another batch after a pause of this many milliseconds, or earlier if
+    /// the target changes.
+    Pause(u32),
+}
+
 impl Balloon {
     /// Creates an empty balloon inflating as `config` says, talking to `host`.
+    /// It joins no notifier chain before [`Self::start`].
     pub(crate) fn new(config: Config, host: Arc<dyn Host>) -> Result<Arc<Self>> {
         let model = config.model;
-        let batch = Batch {
+        let inflating = Inflating {
+            movable: PageList::new(model)?,
+            pfns: Pfns::new(config.batch)?,
+        };
+        let deflating = Deflating {
             list: PageList::new(model)?,
-            pfns: KVec::from_elem(0, config.batch, GFP_KERNEL)?,
+            pfns: Pfns::new(config.batch)?,
             dequeued: PageList::new(model)?,
         };
         let frozen = Frozen {
             list: PageList::new(RefModel::Frozen)?,
+            pending: PageList::new(RefModel::Frozen)?,
             spare: PageList::new(RefModel::Frozen)?,
             offlining: None,
         };
         let this = Arc::pin_init(
             pin_init!(Self {
-                dev_info: Opaque::uninit(),
+                dev_info: DevInfo(Opaque::uninit()),
                 config,
                 host,
-                batch <- new_mutex!(batch, "offline_balloon::batch"),
+                inflating <- new_mutex!(inflating, "offline_balloon::inflating"),
+                deflating <- new_mutex!(deflating, "offline_balloon::deflating"),
                 frozen <- new_mutex!(frozen, "offline_balloon::frozen"),
-                host_busy <- new_mutex!(false, "offline_balloon::host_busy"),
+                host_state <- new_mutex!(HostState { busy: false, up: true }, "offline_balloon::host"),
                 host_idle <- new_condvar!("offline_balloon::host_idle"),
                 target: AtomicU64::new(0),
                 host_changed: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
+                backoff_ms: AtomicU32::new(0),
                 notifiers: Notifiers::new(),
                 stats: Stats::default(),
                 work <- new_work!("offline_balloon::work"),
             }),
             GFP_KERNEL,
         )?;
-        let b = this.dev_info.get();
+        let b = this.dev_info.0.get();
         // SAFETY: `dev_info` and `notifiers` are pinned inside the Arc and not yet shared.
         unsafe {
             bindings::ob_balloon_devinfo_init(b);
             (*b).migratepage = Some(migratepage);
             this.notifiers.init();
         }
-        if config.model == RefModel::Frozen {
-            this.notifiers.register_memory()?;
-        }
         Ok(this)
     }
 
-    /// Deflates the balloon when the OOM killer is about to kill: each call
-    /// gives back up to 1 MiB and lowers the target to the new size, so the
-    /// balloon does not take the memory again until the target is set anew
-    /// (by debugfs in simulate mode, as ppc CMM does, or by the host's next
-    /// change, as virtio_balloon does).
-    pub(crate) fn register_oom_notifier(&self) -> Result {
-        self.notifiers.register_oom()
+    /// Joins the notifier chains, the last step of setting a balloon up: the
+    /// memory hotplug chain for frozen pages, and, with `oom`, the OOM chain
+    /// (see [`Self::oom_deflate`]). Dropping the balloon leaves them.
+    pub(crate) fn start(&self, oom: bool) -> Result {
+        if self.config.model == RefModel::Frozen {
+            self.notifiers.register_memory()?;
+        }
+        if oom {
+            self.notifiers.register_oom()?;
+        }
+        Ok(())
     }
 
     /// A memory block with the PFNs `pfns` starts going offline (or, with
@@ -202,23 +284,27 @@ impl Balloon {
         let mut frozen = self.frozen.lock();
         let Frozen {
             list,
+            pending,
             spare,
             offlining,
         } = &mut *frozen;
         let mut gone = 0;
-        while let Some(page) = list.pop() {
-            if pfns.contains(&page.pfn()) {
-                page.forget_offlined();
-                gone += 1;
-            } else {
-                spare.push(page);
+        for list in [list, pending] {
+            while let Some(page) = list.pop() {
+                if pfns.contains(&page.pfn()) {
+                    page.forget_offlined();
+                    gone += 1;
+                } else {
+                    spare.push(page);
+                }
             }
+            core::mem::swap(list, spare);
         }
-        core::mem::swap(list, spare);
         *offlining = None;
+        // Counted under the lock, so the worker never sees the pages gone but counted.
+        self.stats.frozen_pages.fetch_sub(gone, Relaxed);
         drop(frozen);
         if gone > 0 {
-            self.stats.frozen_pages.fetch_sub(gone, Relaxed);
             self.stats.offlined_total.fetch_add(gone, Relaxed);
             pr_info!(
                 "{} frozen pages went offline with PFNs {:#x}..{:#x}\n",
@@ -229,15 +315,27 @@ impl Balloon {
             self.host.report_size(self.stats.inflated());
             // SAFETY: every `Balloon` lives in an `Arc` (`new` returns nothing else), and
             // `self` is its data pointer, as `Arc::into_raw` would give; the caller's
-            // reference keeps the refcount above zero.
+            // reference keeps the refcount above zero: the memory notifier is registered
+            // only while the balloon holds pages, which keep it alive (`shutdown`).
             let this: Arc<Self> = unsafe { ArcBorrow::from_raw(self) }.into();
             this.kick();
         }
     }
 
-    /// Called by the OOM notifier chain; returns the pages given back.
+    /// Called by the OOM notifier chain before the OOM killer kills: gives
+    /// back up to 1 MiB, a batch at a time, and lowers the target to the new
+    /// size, so the balloon does not take the memory again until the target is
+    /// set anew (by debugfs in simulate mode, as ppc CMM does, or by the host's
+    /// next change, as virtio_balloon does). Returns the pages given back.
     pub(crate) fn oom_deflate(&self) -> usize {
-        let n = self.deflate(OOM_PAGES);
+        let mut n = 0;
+        while n < OOM_PAGES {
+            let got = self.deflate(OOM_PAGES - n);
+            if got == 0 {
+                break;
+            }
+            n += got;
+        }
         self.stats.oom_deflated_total.fetch_add(n as u64, Relaxed);
         self.target.fetch_min(self.stats.inflated(), Relaxed);
         n
@@ -250,7 +348,7 @@ impl Balloon {
 
     /// Pages isolated from the compaction list by a migration in progress.
     pub(crate) fn isolated(&self) -> u64 {
-        let b = self.dev_info.get();
+        let b = self.dev_info.0.get();
         // SAFETY: `b` is initialised; `pages_lock` guards `isolated_pages`.
         unsafe {
             let flags = bindings::ob_spin_lock_irqsave(&raw mut (*b).pages_lock);
@@ -280,59 +378,89 @@ impl Balloon {
         }
     }
 
+    /// Waits until the worker is idle. Runs queued after `stopping` was set
+    /// return at once.
+    fn flush_work(&self) {
+        // SAFETY: `work` is an initialised work item of this live balloon.
+        unsafe { kernel::bindings::flush_work(Work::raw_get(&self.work)) };
+    }
+
+    /// The host went away for a while (the device is being suspended): waits
+    /// for the host channel, then keeps everybody off it until
+    /// [`Self::resume_host`]. Pages stay in the balloon meanwhile; the OOM
+    /// notifier and migration give up while the host is down.
+    pub(crate) fn suspend_host(&self) {
+        let mut state = self.host_state.lock();
+        while state.busy {
+            self.host_idle.wait(&mut state);
+        }
+        state.up = false;
+    }
+
+    /// The host is back (the device was restored): tells it the balloon's
+    /// size and lets the worker follow the host's target.
+    pub(crate) fn resume_host(self: &Arc<Self>) {
+        self.host_state.lock().up = true;
+        self.host.report_size(self.stats.inflated());
+        self.host_changed();
+    }
+
     /// Stops the worker and gives every page back, waiting for pages that a
-    /// migration holds isolated. Nothing may call [`Self::set_target`] after this.
+    /// migration holds isolated and for a memory block going offline with
+    /// frozen pages in it; then leaves the notifier chains. Nothing may call
+    /// [`Self::set_target`] after this.
     pub(crate) fn shutdown(&self) {
         self.stopping.store(true, Relaxed);
-        self.notifiers.unregister();
-        // SAFETY: `work` is an initialised work item of this live balloon; nothing
-        // enqueues it once `stopping` is set, so after the flush it is idle.
-        unsafe { kernel::bindings::flush_work(Work::raw_get(&self.work)) };
+        self.flush_work();
         while self.stats.inflated() > 0 {
             if self.deflate(self.config.batch) == 0 {
-                // Only isolated pages are left: their migration or putback is under way.
+                // Only pages a migration holds isolated or pages of a block going
+                // offline are left: the migration or the offlining is under way.
                 // SAFETY: plain sleep in process context.
                 unsafe { bindings::msleep(10) };
             }
         }
+        // The balloon is empty: the memory notifier has nothing left to protect.
+        self.notifiers.unregister();
+        // A kick that read `stopping` before it was set may have queued the work since.
+        self.flush_work();
     }
 
-    /// Inflates or deflates until the target is reached or the balloon stops.
-    fn adjust(&self) {
-        let mut backoff_ms = 0;
-        while !self.stopping.load(Relaxed) {
-            if self.host_changed.swap(false, Relaxed) {
-                if let Some(target) = self.host.target() {
-                    self.target.store(target, Relaxed);
-                }
+    /// One step of the worker: reads the host's target if it changed, then
+    /// inflates or deflates one batch toward the target.
+    fn step(&self) -> Step {
+        if self.host_changed.swap(false, Relaxed) {
+            if let Some(target) = self.host.target() {
+                self.target.store(target, Relaxed);
             }
-            let target = self.target();
-            let size = self.stats.inflated();
-            if size < target {
-                let want = (target - size).min(self.config.batch as u64) as usize;
-                if self.inflate(want) < want {
-                    self.stats.alloc_failed_total.fetch_add(1, Relaxed);
-                    backoff_ms = (backoff_ms * 2).clamp(20, MAX_BACKOFF_MS);
-                    self.pause(backoff_ms, target);
-                } else {
-                    backoff_ms = 0;
-                }
-            } else if size > target {
-                let want = (size - target).min(self.config.batch as u64) as usize;
-                if self.deflate(want) == 0 {
-                    // Only isolated pages are left for now.
-                    self.pause(10, target);
-                }
-            } else {
-                break;
+        }
+        let target = self.target();
+        let size = self.stats.inflated();
+        if size < target {
+            let want = (target - size).min(self.config.batch as u64) as usize;
+            if self.inflate(want) < want {
+                self.stats.alloc_failed_total.fetch_add(1, Relaxed);
+                let backoff = (self.backoff_ms.load(Relaxed) * 2).clamp(20, MAX_BACKOFF_MS);
+                self.backoff_ms.store(backoff, Relaxed);
+                return Step::Pause(backoff);
             }
-            // SAFETY: plain rescheduling point in process context.
-            unsafe { bindings::ob_cond_resched() };
+            self.backoff_ms.store(0, Relaxed);
+            Step::Again
+        } else if size > target {
+            let want = (size - target).min(self.config.batch as u64) as usize;
+            if self.deflate(want) == 0 {
+                // Only isolated pages (or pages of a block going offline) are left for now.
+                return Step::Pause(10);
+            }
+            Step::Again
+        } else {
+            Step::Done
         }
     }
 
     /// Sleeps up to `ms` milliseconds, less if the target changes or the balloon stops.
-    fn pause(&self, ms: u32, target: u64) {
+    fn pause(&self, ms: u32) {
+        let target = self.target();
         let mut slept = 0;
         while slept < ms
             && self.target() == target
@@ -346,102 +474,149 @@ impl Balloon {
     }
 
     /// Inflates up to `want` pages (at most a batch); returns how many were
-    /// inflated. With an `order`, whole blocks come first, while they can be
-    /// had without reclaim; single pages make up the rest.
+    /// inflated. With an `order`, whole blocks come first, while the page
+    /// allocator has them without retrying hard (a costly order still
+    /// compacts); single pages make up the rest. Pages the host cannot be told
+    /// about (at or above [`Host::pfn_limit`]) are freed at once.
     fn inflate(&self, want: usize) -> usize {
+        let want = want.min(self.config.batch);
         let start = Ktime::ktime_get();
-        let mut batch = self.batch.lock();
+        let mut inflating = self.inflating.lock();
+        let Inflating { movable, pfns } = &mut *inflating;
+        let limit = self.host.pfn_limit();
         let block = 1usize << self.config.order;
         let mut blocks = self.config.order > 0;
-        while batch.list.len() < want {
-            if blocks && want - batch.list.len() >= block {
-                if offline_page::alloc_offline_pages(self.config.order, self.config.model, |page| {
-                    batch.push(page);
-                    self.pages().fetch_add(1, Relaxed);
-                }) {
-                    self.stats.inflated_blocks_total.fetch_add(1, Relaxed);
+        while pfns.len() < want {
+            let order = if blocks && want - pfns.len() >= block {
+                self.config.order
+            } else {
+                0
+            };
+            let fresh = offline_page::alloc_offline_pages(order, self.config.model)
+                .filter(|fresh| fresh.pfn_end() <= limit);
+            let Some(fresh) = fresh else {
+                if order > 0 {
+                    self.stats.block_failed_total.fetch_add(1, Relaxed);
+                    blocks = false;
                     continue;
                 }
-                self.stats.block_failed_total.fetch_add(1, Relaxed);
-                blocks = false;
-            }
-            let Some(page) = offline_page::alloc_offline_page(self.config.model) else {
                 break;
             };
-            batch.push(page);
-            self.pages().fetch_add(1, Relaxed);
+            if order > 0 {
+                self.stats.inflated_blocks_total.fetch_add(1, Relaxed);
+            }
+            match self.config.model {
+                RefModel::Movable => fresh.take(|page| {
+                    pfns.push(page.pfn());
+                    movable.push(page);
+                    self.stats.movable_pages.fetch_add(1, Relaxed);
+                }),
+                RefModel::Frozen => {
+                    // Frozen and published in one critical section of the memory notifier's lock.
+                    let mut frozen = self.frozen.lock();
+                    fresh.take(|page| {
+                        pfns.push(page.pfn());
+                        frozen.pending.push(page);
+                        self.stats.frozen_pages.fetch_add(1, Relaxed);
+                    });
+                }
+            }
         }
-        let n = batch.list.len();
+        let n = pfns.len();
         if n > 0 {
-            let _host = self.lock_host();
-            self.host.inflate(batch.pfns());
+            // The host is told unless it is down (suspended); then it learns the
+            // balloon's size when it is back.
+            let host = self.lock_host();
+            if host.is_some() {
+                self.host.inflate(pfns.as_slice());
+            }
             match self.config.model {
                 RefModel::Movable => {
                     // SAFETY: `dev_info` is live and initialised; the pages are unlocked
                     // movable offline pages of ours.
-                    unsafe { batch.list.enqueue_into(self.dev_info.get()) };
+                    unsafe { movable.enqueue_into(self.dev_info.0.get()) };
                 }
                 RefModel::Frozen => {
                     let mut frozen = self.frozen.lock();
-                    while let Some(page) = batch.list.pop() {
-                        frozen.list.push(page);
+                    let Frozen { list, pending, .. } = &mut *frozen;
+                    while let Some(page) = pending.pop() {
+                        list.push(page);
                     }
                 }
             }
-            self.host.report_size(self.stats.inflated());
+            if host.is_some() {
+                self.host.report_size(self.stats.inflated());
+            }
+            pfns.clear();
         }
+        drop(inflating);
         self.account(&self.stats.inflated_total, &self.stats.inflate_ns, n, start);
         n
     }
 
     /// Deflates up to `want` pages (at most a batch); returns how many
-    /// were deflated (fewer while pages are isolated for migration).
+    /// were deflated: fewer while pages are isolated for migration or in a
+    /// memory block going offline, none while the host is down.
     fn deflate(&self, want: usize) -> usize {
+        let want = want.min(self.config.batch);
         let start = Ktime::ktime_get();
-        let mut batch = self.batch.lock();
+        let mut deflating = self.deflating.lock();
+        let Deflating {
+            list,
+            pfns,
+            dequeued,
+        } = &mut *deflating;
+        // The host must back the pages before the guest uses them again.
+        let Some(host) = self.lock_host() else {
+            return 0;
+        };
         let mut frozen_guard = None;
         match self.config.model {
             RefModel::Movable => {
                 // SAFETY: `dev_info` is live; its pages are our movable offline pages.
-                unsafe { batch.dequeued.dequeue_from(self.dev_info.get(), want) };
-                while let Some(page) = batch.dequeued.pop() {
-                    batch.push(page);
+                unsafe { dequeued.dequeue_from(self.dev_info.0.get(), want) };
+                while let Some(page) = dequeued.pop() {
+                    pfns.push(page.pfn());
+                    list.push(page);
                 }
             }
             RefModel::Frozen => {
                 // Held until the pages are freed: see `memory_going_offline`.
                 let frozen = frozen_guard.insert(self.frozen.lock());
                 let Frozen {
-                    list,
+                    list: frozen_list,
                     spare,
                     offlining,
+                    ..
                 } = &mut **frozen;
-                while batch.list.len() < want {
-                    let Some(page) = list.pop() else { break };
+                while list.len() < want {
+                    let Some(page) = frozen_list.pop() else { break };
                     if offlining.as_ref().is_some_and(|r| r.contains(&page.pfn())) {
                         spare.push(page);
                     } else {
-                        batch.push(page);
+                        pfns.push(page.pfn());
+                        list.push(page);
                     }
                 }
                 while let Some(page) = spare.pop() {
-                    list.push(page);
+                    frozen_list.push(page);
                 }
             }
         }
-        let n = batch.list.len();
+        let n = list.len();
         if n > 0 {
-            // The host must back the pages before the guest uses them again.
-            let _host = self.lock_host();
-            self.host.deflate(batch.pfns());
+            self.host.deflate(pfns.as_slice());
             // The batch still counts until its pages are freed below.
             self.host.report_size(self.stats.inflated() - n as u64);
         }
-        while let Some(page) = batch.list.pop() {
+        drop(host);
+        while let Some(page) = list.pop() {
             offline_page::free_offline_page(page);
             self.pages().fetch_sub(1, Relaxed);
         }
+        pfns.clear();
         drop(frozen_guard);
+        drop(deflating);
         self.account(&self.stats.deflated_total, &self.stats.deflate_ns, n, start);
         n
     }
@@ -464,23 +639,27 @@ impl Balloon {
         }
     }
 
-    /// Waits until nobody talks to the host, then holds the host for the caller.
-    fn lock_host(&self) -> HostGuard<'_> {
-        let mut busy = self.host_busy.lock();
-        while *busy {
-            self.host_idle.wait(&mut busy);
+    /// Waits until nobody talks to the host, then holds the host for the
+    /// caller; `None` while the host is down.
+    fn lock_host(&self) -> Option<HostGuard<'_>> {
+        let mut state = self.host_state.lock();
+        while state.busy {
+            self.host_idle.wait(&mut state);
         }
-        *busy = true;
-        HostGuard { balloon: self }
-    }
-
-    /// Holds the host for the caller if nobody else does.
-    fn try_lock_host(&self) -> Option<HostGuard<'_>> {
-        let mut busy = self.host_busy.lock();
-        if *busy {
+        if !state.up {
             return None;
         }
-        *busy = true;
+        state.busy = true;
+        Some(HostGuard { balloon: self })
+    }
+
+    /// Holds the host for the caller if nobody else does and it is up.
+    fn try_lock_host(&self) -> Option<HostGuard<'_>> {
+        let mut state = self.host_state.lock();
+        if state.busy || !state.up {
+            return None;
+        }
+        state.busy = true;
         Some(HostGuard { balloon: self })
     }
 
@@ -493,11 +672,18 @@ impl Balloon {
     /// `old` is an isolated page of this balloon, `new` a fresh page with
     /// refcount 1, both locked.
     unsafe fn migrate(&self, new: *mut bindings::page, old: *mut bindings::page) -> i32 {
+        // SAFETY: both pages are valid per the function's contract.
+        let pfns = unsafe { [bindings::ob_page_to_pfn(new), bindings::ob_page_to_pfn(old)] };
+        let pfns = pfns.map(|pfn| pfn as u64);
+        if pfns[0] >= self.host.pfn_limit() {
+            // The host could not be told about the new page: refuse it.
+            return EBUSY.to_errno();
+        }
         let Some(host) = self.try_lock_host() else {
             self.stats.migrate_failed_total.fetch_add(1, Relaxed);
             return EAGAIN.to_errno();
         };
-        let b = self.dev_info.get();
+        let b = self.dev_info.0.get();
         // SAFETY: per the function's contract. The balloon takes its own reference on
         // `new` and puts it on the compaction list in place of the isolated `old`,
         // under `pages_lock` as the balloon compaction core requires.
@@ -510,13 +696,6 @@ impl Balloon {
             bindings::ob_count_vm_event(bindings::vm_event_item_BALLOON_MIGRATE);
             bindings::ob_spin_unlock_irqrestore(&raw mut (*b).pages_lock, flags);
         }
-        // SAFETY: both pages are valid.
-        let pfns = unsafe {
-            [
-                bindings::ob_page_to_pfn(new) as u32,
-                bindings::ob_page_to_pfn(old) as u32,
-            ]
-        };
         self.host.inflate(&pfns[..1]);
         self.host.deflate(&pfns[1..]);
         drop(host);
@@ -535,7 +714,17 @@ impl WorkItem for Balloon {
     type Pointer = Arc<Balloon>;
 
     fn run(this: Arc<Balloon>) {
-        this.adjust();
+        if this.stopping.load(Relaxed) {
+            return;
+        }
+        match this.step() {
+            Step::Done => {}
+            Step::Again => this.kick(),
+            Step::Pause(ms) => {
+                this.pause(ms);
+                this.kick();
+            }
+        }
     }
 }
 
@@ -546,7 +735,7 @@ struct HostGuard<'a> {
 
 impl Drop for HostGuard<'_> {
     fn drop(&mut self) {
-        *self.balloon.host_busy.lock() = false;
+        self.balloon.host_state.lock().busy = false;
         self.balloon.host_idle.notify_all();
     }
 }
@@ -556,8 +745,9 @@ impl Drop for HostGuard<'_> {
 /// # Safety
 ///
 /// Called by the balloon compaction core with `b_dev_info` the `dev_info` of a
-/// live [`Balloon`] (a balloon outlives its pages), `page` one of its isolated
-/// pages and `newpage` the destination, both locked.
+/// live [`Balloon`] (a balloon outlives its pages: `shutdown` waits for
+/// isolated ones), `page` one of its isolated pages and `newpage` the
+/// destination, both locked.
 unsafe extern "C" fn migratepage(
     b_dev_info: *mut bindings::balloon_dev_info,
     newpage: *mut bindings::page,

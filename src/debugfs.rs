@@ -8,6 +8,7 @@
 use crate::bindings;
 use crate::stats::TextBuf;
 use core::fmt;
+use core::marker::PhantomData;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use kernel::uaccess::UserSlice;
@@ -29,43 +30,82 @@ pub(crate) trait Files: Send + Sync + 'static {
     fn store(&self, index: usize, input: &[u8]) -> Result;
 }
 
+/// [`Files`] as a trait object, for the one static `file_operations`.
+trait Backing: Send + Sync {
+    fn name(&self, index: usize) -> &'static CStr;
+    fn show(&self, index: usize, out: &mut TextBuf<SHOW_MAX>) -> fmt::Result;
+    fn store(&self, index: usize, input: &[u8]) -> Result;
+}
+
+impl<T: Files> Backing for T {
+    fn name(&self, index: usize) -> &'static CStr {
+        T::FILES[index].0
+    }
+
+    fn show(&self, index: usize, out: &mut TextBuf<SHOW_MAX>) -> fmt::Result {
+        Files::show(self, index, out)
+    }
+
+    fn store(&self, index: usize, input: &[u8]) -> Result {
+        Files::store(self, index, input)
+    }
+}
+
 /// What the inode of one file points to.
-struct FileData<T> {
-    files: Arc<T>,
+struct FileData {
+    files: Arc<dyn Backing>,
     index: usize,
 }
+
+/// The `file_operations` of every file: static, because debugfs keeps using
+/// them after the file is removed. `full_proxy_release()` reads `release` and
+/// `owner` when a file that was open across `debugfs_remove()` is closed.
+/// They live as long as the module, which every open file pins through
+/// `owner` (`full_proxy_open()` takes a module reference).
+struct Fops(bindings::file_operations);
+
+// SAFETY: never written after initialisation; the kernel only reads it.
+unsafe impl Sync for Fops {}
+
+static FOPS: Fops = Fops(bindings::file_operations {
+    // SAFETY: `__this_module` is the module's `struct module`, which the module loader
+    // sets up before any code of the module runs and frees after it unloads; the
+    // same declaration as `module!` uses for `THIS_MODULE`.
+    owner: unsafe {
+        extern "C" {
+            static __this_module: kernel::types::Opaque<kernel::bindings::module>;
+        }
+        __this_module.get().cast()
+    },
+    open: Some(bindings::simple_open),
+    llseek: Some(bindings::default_llseek),
+    read: Some(read),
+    write: Some(write),
+    // SAFETY: all zeroes is a valid `file_operations`: null pointers, `None`s, zeros.
+    ..unsafe { core::mem::zeroed() }
+});
 
 /// A debugfs directory with the files of `T`, removed when dropped.
 ///
 /// # Invariants
 ///
 /// `dentry` was returned by `debugfs_create_dir` and is live until `drop`. The
-/// inodes of its files point into `data`, and their operations are `fops`.
+/// inodes of its files point into `data`, and their operations are [`FOPS`].
 pub(crate) struct Dir<T: Files> {
     dentry: *mut bindings::dentry,
-    fops: KBox<bindings::file_operations>,
-    data: KVec<KBox<FileData<T>>>,
+    data: KVec<KBox<FileData>>,
+    _files: PhantomData<T>,
 }
 
-// SAFETY: the dentry may be removed from any thread; `T` is `Send + Sync`.
+// SAFETY: the dentry may be removed from any thread; the data is `Send + Sync`.
 unsafe impl<T: Files> Send for Dir<T> {}
 // SAFETY: `Dir` offers no methods through a shared reference.
 unsafe impl<T: Files> Sync for Dir<T> {}
 
 impl<T: Files> Dir<T> {
     /// Creates the directory `name` at the debugfs root with the files of `files`.
-    pub(crate) fn new(name: &CStr, files: Arc<T>, module: &'static ThisModule) -> Result<Self> {
-        let fops = KBox::new(
-            bindings::file_operations {
-                owner: module.as_ptr().cast(),
-                open: Some(bindings::simple_open),
-                llseek: Some(bindings::default_llseek),
-                read: Some(read::<T>),
-                write: Some(write::<T>),
-                ..Default::default()
-            },
-            GFP_KERNEL,
-        )?;
+    pub(crate) fn new(name: &CStr, files: Arc<T>) -> Result<Self> {
+        let files: Arc<dyn Backing> = files;
         let mut data = KVec::new();
         for index in 0..T::FILES.len() {
             data.push(
@@ -85,19 +125,23 @@ impl<T: Files> Dir<T> {
         let dentry = kernel::error::from_err_ptr(dentry).inspect_err(|e| {
             pr_err!("cannot create debugfs directory {}: {:?}\n", name, e);
         })?;
-        // INVARIANT: `dentry` is live; the files below point into `data` and use `fops`.
-        let dir = Self { dentry, fops, data };
+        // INVARIANT: `dentry` is live; the files below point into `data` and use `FOPS`.
+        let dir = Self {
+            dentry,
+            data,
+            _files: PhantomData,
+        };
         for (d, (file, mode)) in dir.data.iter().zip(T::FILES) {
-            let private: *const FileData<T> = &**d;
-            // SAFETY: `dir.dentry` is live; `private` and `fops` are heap objects that
-            // live as long as `dir`, whose drop removes the file first.
+            let private: *const FileData = &**d;
+            // SAFETY: `dir.dentry` is live; `private` is a heap object that lives as long
+            // as `dir`, whose drop removes the file first; `FOPS` is static.
             let dentry = unsafe {
                 bindings::debugfs_create_file(
                     file.as_char_ptr(),
                     *mode,
                     dir.dentry,
                     private.cast_mut().cast(),
-                    &*dir.fops,
+                    &FOPS.0,
                 )
             };
             kernel::error::from_err_ptr(dentry)?;
@@ -109,8 +153,9 @@ impl<T: Files> Dir<T> {
 impl<T: Files> Drop for Dir<T> {
     fn drop(&mut self) {
         // SAFETY: by the type invariant `dentry` is live. debugfs_remove removes the
-        // files recursively and waits for their operations in flight, so `data` and
-        // `fops` are unused once it returns.
+        // files recursively and waits for their `read` and `write` calls in flight (the
+        // proxy's debugfs_file_get/put); files still open fail those with -EIO from then
+        // on, so `data` is unused once it returns. `FOPS` outlives the open files.
         unsafe { bindings::debugfs_remove(self.dentry) };
     }
 }
@@ -119,27 +164,29 @@ impl<T: Files> Drop for Dir<T> {
 ///
 /// # Safety
 ///
-/// `file` must be an open file of a [`Dir<T>`] (opened with `simple_open`).
-unsafe fn file_data<'a, T: Files>(file: *mut bindings::file) -> &'a FileData<T> {
-    // SAFETY: `simple_open` set `private_data` to the inode's `FileData<T>`, which
-    // lives until the file is removed, after every operation on it returned.
-    unsafe { &*(*file).private_data.cast::<FileData<T>>() }
+/// `file` must be an open file of a [`Dir`] (opened with `simple_open`), in
+/// a `read` or `write` call.
+unsafe fn file_data<'a>(file: *mut bindings::file) -> &'a FileData {
+    // SAFETY: `simple_open` set `private_data` to the inode's `FileData`, which lives
+    // until the file is removed, and the debugfs proxy calls `read` and `write` only
+    // before that.
+    unsafe { &*(*file).private_data.cast::<FileData>() }
 }
 
 /// `read` of every file: the whole text from [`Files::show`].
 ///
 /// # Safety
 ///
-/// Called by the VFS for an open file of a [`Dir<T>`] with a user buffer of
+/// Called by the VFS for an open file of a [`Dir`] with a user buffer of
 /// `count` bytes and a valid `ppos`.
-unsafe extern "C" fn read<T: Files>(
+unsafe extern "C" fn read(
     file: *mut bindings::file,
     buf: *mut kernel::ffi::c_char,
     count: usize,
     ppos: *mut bindings::loff_t,
 ) -> isize {
     // SAFETY: per the function's contract.
-    let data = unsafe { file_data::<T>(file) };
+    let data = unsafe { file_data(file) };
     let mut text = TextBuf::new();
     if data.files.show(data.index, &mut text).is_err() {
         return ENOSPC.to_errno() as isize;
@@ -156,17 +203,17 @@ unsafe extern "C" fn read<T: Files>(
 ///
 /// # Safety
 ///
-/// Called by the VFS for an open file of a [`Dir<T>`] with a user buffer of
+/// Called by the VFS for an open file of a [`Dir`] with a user buffer of
 /// `count` bytes and a valid `ppos`.
-unsafe extern "C" fn write<T: Files>(
+unsafe extern "C" fn write(
     file: *mut bindings::file,
     buf: *const kernel::ffi::c_char,
     count: usize,
     ppos: *mut bindings::loff_t,
 ) -> isize {
     // SAFETY: per the function's contract.
-    let data = unsafe { file_data::<T>(file) };
-    let name = T::FILES[data.index].0;
+    let data = unsafe { file_data(file) };
+    let name = data.files.name(data.index);
     // SAFETY: `ppos` is valid per the function's contract.
     if unsafe { *ppos } != 0 {
         pr_err!(

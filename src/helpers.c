@@ -57,6 +57,9 @@ unsigned long ob_spin_lock_irqsave(spinlock_t *lock) { unsigned long flags; spin
 void ob_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags) { spin_unlock_irqrestore(lock, flags); }
 void ob_count_vm_event(enum vm_event_item item) { count_vm_event(item); }
 
+int ob_register_memory_notifier(struct notifier_block *nb) { return register_memory_notifier(nb); }
+void ob_unregister_memory_notifier(struct notifier_block *nb) { unregister_memory_notifier(nb); }
+
 void ob_cond_resched(void) { cond_resched(); }
 void ob_init_waitqueue_head(struct wait_queue_head *wq) { init_waitqueue_head(wq); }
 void ob_wake_up(struct wait_queue_head *wq) { wake_up(wq); }

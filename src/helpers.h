@@ -9,7 +9,9 @@
 
 #include <linux/balloon_compaction.h>
 #include <linux/gfp.h>
+#include <linux/memory.h>
 #include <linux/mm.h>
+#include <linux/notifier.h>
 #include <linux/spinlock.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
@@ -57,6 +59,10 @@ void ob_balloon_page_finalize(struct page *page);
 unsigned long ob_spin_lock_irqsave(spinlock_t *lock);
 void ob_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
 void ob_count_vm_event(enum vm_event_item item);
+
+/* Memory hotplug notifiers (static inline stubs without CONFIG_MEMORY_HOTPLUG). */
+int ob_register_memory_notifier(struct notifier_block *nb);
+void ob_unregister_memory_notifier(struct notifier_block *nb);
 
 /* Scheduling and waiting. */
 void ob_cond_resched(void);

@@ -3,7 +3,7 @@
 //! The balloon on the kernel's notifier chains.
 //!
 //! - OOM: before the OOM killer kills, the balloon gives pages back
-//!   ([`Balloon::oom_deflate`]).
+//!   ([`Balloon::oom_deflate`]), at virtio_balloon's priority.
 //! - Memory hotplug: frozen pages are skippable, so memory offlining may take
 //!   their memory block away. While a block goes offline the balloon frees
 //!   none of its frozen pages (a page changing state under
@@ -11,6 +11,13 @@
 //!   offline the balloon forgets them ([`Balloon::memory_going_offline`],
 //!   [`Balloon::memory_offline`]). Movable pages need nothing: offlining
 //!   migrates them through balloon compaction.
+//!
+//! Both chains are blocking notifier chains: a callback runs under the chain's
+//! rwsem (read), and unregistering takes it for writing, so once
+//! [`Notifiers::unregister`] returns no callback of ours runs or will run. The
+//! rwsem does not span a whole offlining: it is dropped between
+//! `MEM_GOING_OFFLINE` and `MEM_OFFLINE`, which is why the balloon leaves the
+//! memory chain only once it holds no frozen page.
 
 use crate::balloon::Balloon;
 use crate::bindings;
@@ -19,13 +26,25 @@ use kernel::ffi;
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
-/// The balloon's notifier blocks, embedded in a pinned [`Balloon`].
+/// The OOM notifier's priority: virtio_balloon's, so both drivers are asked
+/// at the same point of the chain.
+const OOM_PRIORITY: ffi::c_int = 80;
+
+/// The balloon's notifier blocks, embedded in a pinned [`Balloon`]; dropping
+/// them leaves every chain they joined.
 pub(crate) struct Notifiers {
     oom: Opaque<bindings::notifier_block>,
     memory: Opaque<bindings::notifier_block>,
     oom_registered: AtomicBool,
     memory_registered: AtomicBool,
 }
+
+// SAFETY: the blocks are written only by `init`, before the balloon is shared; after that
+// only the notifier core touches them, under its chain's lock (register, unregister, and
+// the walk that calls them). The flags are atomics.
+unsafe impl Send for Notifiers {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Notifiers {}
 
 impl Notifiers {
     /// Notifier blocks to be set up with [`Self::init`].
@@ -48,6 +67,7 @@ impl Notifiers {
         unsafe {
             self.oom.get().write(bindings::notifier_block {
                 notifier_call: Some(oom_notify),
+                priority: OOM_PRIORITY,
                 ..Default::default()
             });
             self.memory.get().write(bindings::notifier_block {
@@ -59,8 +79,8 @@ impl Notifiers {
 
     /// Joins the OOM notifier chain.
     pub(crate) fn register_oom(&self) -> Result {
-        // SAFETY: the block is initialised and pinned in a balloon that calls
-        // `unregister` before it goes away.
+        // SAFETY: the block is initialised and pinned in a balloon; `Drop` unregisters
+        // it before the balloon's memory goes away.
         kernel::error::to_result(unsafe { bindings::register_oom_notifier(self.oom.get()) })?;
         self.oom_registered.store(true, Relaxed);
         Ok(())
@@ -69,7 +89,9 @@ impl Notifiers {
     /// Joins the memory hotplug notifier chain.
     pub(crate) fn register_memory(&self) -> Result {
         // SAFETY: as in `register_oom`.
-        kernel::error::to_result(unsafe { bindings::register_memory_notifier(self.memory.get()) })?;
+        kernel::error::to_result(unsafe {
+            bindings::ob_register_memory_notifier(self.memory.get())
+        })?;
         self.memory_registered.store(true, Relaxed);
         Ok(())
     }
@@ -82,8 +104,14 @@ impl Notifiers {
         }
         if self.memory_registered.swap(false, Relaxed) {
             // SAFETY: registered in `register_memory`.
-            unsafe { bindings::unregister_memory_notifier(self.memory.get()) };
+            unsafe { bindings::ob_unregister_memory_notifier(self.memory.get()) };
         }
+    }
+}
+
+impl Drop for Notifiers {
+    fn drop(&mut self) {
+        self.unregister();
     }
 }
 
@@ -92,8 +120,9 @@ impl Notifiers {
 ///
 /// # Safety
 ///
-/// Called by the OOM notifier chain with `nb` the OOM block of a live
-/// [`Balloon`] (it unregisters before going away) and `data` pointing to the
+/// Called by the OOM notifier chain (under `oom_lock`, in the context of the
+/// allocating task) with `nb` the OOM block of a live [`Balloon`] (its
+/// notifiers unregister before its memory goes away) and `data` pointing to the
 /// chain's `unsigned long` count of freed pages.
 unsafe extern "C" fn oom_notify(
     nb: *mut bindings::notifier_block,
@@ -112,8 +141,8 @@ unsafe extern "C" fn oom_notify(
 ///
 /// # Safety
 ///
-/// Called by the memory notifier chain with `nb` the memory block of a live
-/// [`Balloon`] and `data` pointing to the `struct memory_notify` of the event.
+/// Called by the memory notifier chain (under `mem_hotplug_lock`) with `nb`
+/// the memory block of a live [`Balloon`] (as for [`oom_notify`]) and `data` pointing to the `struct memory_notify` of the event.
 unsafe extern "C" fn memory_notify(
     nb: *mut bindings::notifier_block,
     action: ffi::c_ulong,

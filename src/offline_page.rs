@@ -4,7 +4,7 @@
 //!
 //! This is the interface David Hildenbrand proposed on linux-mm ("PageOffline:
 //! refcount, flags and memdesc", November 2024) and that never went upstream:
-//! [`alloc_offline_page`], [`alloc_offline_pages`] and [`free_offline_page`]
+//! [`alloc_offline_pages`] (order 0 for one page) and [`free_offline_page`]
 //! hand out and take back logically offline pages, so that a driver never
 //! touches the refcount, the page type or the managed page count itself.
 //!
@@ -125,50 +125,83 @@ impl Drop for OfflinePage {
     }
 }
 
-/// Allocates one offline page; see [`alloc_offline_pages`].
-pub(crate) fn alloc_offline_page(model: RefModel) -> Option<OfflinePage> {
-    let mut page = None;
-    alloc_offline_pages(0, model, |p| page = Some(p));
-    page
-}
-
-/// Allocates a naturally aligned block of `1 << order` pages and passes each
-/// of its 4 KiB pages to `f` as an [`OfflinePage`]. The block is split, so the
-/// pages can later be freed (and migrated) one by one.
+/// A naturally aligned block of pages fresh from the buddy allocator, split
+/// into order-0 pages with refcount 1, not yet offline: [`FreshBlock::take`]
+/// makes them offline pages. Dropping it frees them.
 ///
-/// Never dips into memory reserves, never retries hard, never warns and never
-/// invokes the OOM killer: under memory pressure it simply fails and returns
-/// false (nothing is passed to `f` then).
-pub(crate) fn alloc_offline_pages(
+/// Taking is a separate step so that a caller can make the pages offline (for
+/// [`RefModel::Frozen`]: skippable, refcount 0) and publish them under a lock
+/// that memory hotplug notifiers also take, while the allocation itself, which
+/// may reclaim or compact, runs outside that lock.
+///
+/// # Invariants
+///
+/// `head` is the first page of a split block of `1 << order` pages, each with
+/// refcount 1 and no page type, owned by this value.
+pub(crate) struct FreshBlock {
+    head: NonNull<bindings::page>,
     order: u32,
     model: RefModel,
-    mut f: impl FnMut(OfflinePage),
-) -> bool {
+}
+
+/// Allocates a naturally aligned block of `1 << order` pages for offline
+/// pages of `model`: the proposal's `alloc_offline_pages()`, whose pages become
+/// offline pages when the block is taken ([`FreshBlock::take`]). The block is
+/// split, so its pages can later be freed (and migrated) one by one.
+///
+/// Never dips into memory reserves, never retries hard, never warns and never
+/// invokes the OOM killer. Movable pages come from movable pageblocks, frozen
+/// ones from unmovable pageblocks so that they do not pin movable ones.
+pub(crate) fn alloc_offline_pages(order: u32, model: RefModel) -> Option<FreshBlock> {
     let gfp = match model {
         RefModel::Movable => bindings::OB_GFP_MOVABLE,
         RefModel::Frozen => bindings::OB_GFP_UNMOVABLE,
     };
     // SAFETY: plain page allocation; the GFP mask forbids reserves and OOM.
-    let Some(head) = NonNull::new(unsafe { bindings::ob_alloc_pages(gfp, order) }) else {
-        return false;
-    };
-    let nr = 1usize << order;
+    let head = NonNull::new(unsafe { bindings::ob_alloc_pages(gfp, order) })?;
     if order > 0 {
         // SAFETY: `head` is a freshly allocated, non-compound block of this order.
         unsafe { bindings::split_page(head.as_ptr(), order) };
     }
-    // SAFETY: the block is ours; the memory map of a buddy block is contiguous.
-    unsafe { bindings::adjust_managed_page_count(head.as_ptr(), -(nr as kernel::ffi::c_long)) };
-    for i in 0..nr {
-        // SAFETY: `i < nr`, inside the block's memory map.
-        let page = unsafe { NonNull::new_unchecked(head.as_ptr().add(i)) };
-        // SAFETY: the page was just allocated (split above), so we own it with refcount 1.
-        unsafe { take_page(page, model) };
-        // INVARIANT: `take_page` made the page PageOffline with the model's refcount,
-        // and its managed count was adjusted above.
-        f(OfflinePage { page, model });
+    // INVARIANT: a split block of order-0 pages with refcount 1, ours.
+    Some(FreshBlock { head, order, model })
+}
+
+impl FreshBlock {
+    /// The PFN after the block's last page.
+    pub(crate) fn pfn_end(&self) -> u64 {
+        // SAFETY: by the type invariant `head` is a valid page.
+        unsafe { bindings::ob_page_to_pfn(self.head.as_ptr()) as u64 + (1u64 << self.order) }
     }
-    true
+
+    /// Makes every page of the block an offline page of the block's model and
+    /// passes it to `f`, and takes the block out of the managed page count.
+    pub(crate) fn take(self, mut f: impl FnMut(OfflinePage)) {
+        let nr = 1usize << self.order;
+        let (head, model) = (self.head, self.model);
+        core::mem::forget(self);
+        // SAFETY: the block is ours; the memory map of a buddy block is contiguous.
+        unsafe { bindings::adjust_managed_page_count(head.as_ptr(), -(nr as kernel::ffi::c_long)) };
+        for i in 0..nr {
+            // SAFETY: `i < nr`, inside the block's memory map.
+            let page = unsafe { NonNull::new_unchecked(head.as_ptr().add(i)) };
+            // SAFETY: the page is ours with refcount 1 and no type (type invariant).
+            unsafe { take_page(page, model) };
+            // INVARIANT: `take_page` made the page PageOffline with the model's refcount,
+            // and its managed count was adjusted above.
+            f(OfflinePage { page, model });
+        }
+    }
+}
+
+impl Drop for FreshBlock {
+    fn drop(&mut self) {
+        for i in 0..1usize << self.order {
+            // SAFETY: by the type invariant the block's pages are ours, split, with
+            // refcount 1 and no type: each goes back to the buddy allocator on its own.
+            unsafe { bindings::ob_free_page(self.head.as_ptr().add(i)) };
+        }
+    }
 }
 
 /// Makes an owned page with refcount 1 an offline page of `model`.

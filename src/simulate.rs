@@ -14,11 +14,14 @@ use kernel::sync::Arc;
 struct NoHost;
 
 impl Host for NoHost {
-    fn inflate(&self, _pfns: &[u32]) {}
-    fn deflate(&self, _pfns: &[u32]) {}
+    fn inflate(&self, _pfns: &[u64]) {}
+    fn deflate(&self, _pfns: &[u64]) {}
     fn report_size(&self, _pages: u64) {}
     fn target(&self) -> Option<u64> {
         None
+    }
+    fn pfn_limit(&self) -> u64 {
+        u64::MAX
     }
 }
 
@@ -32,9 +35,11 @@ impl Device {
     /// Creates a balloon inflating as `config` says, controlled through debugfs.
     pub(crate) fn new(config: Config) -> Result<Self> {
         let balloon = Balloon::new(config, Arc::new(NoHost, GFP_KERNEL)?)?;
-        balloon.register_oom_notifier()?;
         let control = Control::new(balloon.clone(), true)?;
-        let debugfs = debugfs::Dir::new(c_str!("offline_balloon"), control, &crate::THIS_MODULE)?;
+        let debugfs = debugfs::Dir::new(c_str!("offline_balloon"), control)?;
+        // Last: on a notifier chain the balloon can be called at any time. On an
+        // error the balloon, dropped, leaves the chains it joined.
+        balloon.start(true)?;
         Ok(Self {
             debugfs: Some(debugfs),
             balloon,

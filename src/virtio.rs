@@ -7,14 +7,23 @@
 //! are freed), `STATS_VQ` and `DEFLATE_ON_OOM`; any other feature the device
 //! offers is left unnegotiated. The host's target (`num_pages`) is read by the
 //! balloon's worker after a config change; `actual` is written after every
-//! change. PFNs travel in 4 KiB units. Virtqueue callbacks and config changes
-//! (possibly in interrupt context) only wake work items.
+//! change. PFNs travel in 4 KiB units as 32-bit numbers, so pages above 16 TiB
+//! are never ballooned. Virtqueue callbacks and config changes (possibly in
+//! interrupt context) only wake work items.
+//!
+//! Suspend and hibernation: `freeze` takes the host channel away from the
+//! balloon (it keeps its pages; the OOM notifier and migration give up until
+//! `restore`), stops the statistics, resets the device and frees its
+//! virtqueues; `restore` finds new ones, tells the host the balloon's size and
+//! lets the worker follow the host's target again. The worker runs on the
+//! freezable system workqueue, so it is idle in between.
 
 use crate::balloon::{Balloon, Config, Host};
 use crate::bindings;
 use crate::control::Control;
 use crate::debugfs;
 use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering::Relaxed};
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, Mutex};
 use kernel::types::Opaque;
@@ -75,6 +84,8 @@ impl Driver {
                 probe: Some(probe),
                 remove: Some(remove),
                 config_changed: Some(config_changed),
+                freeze: Some(freeze),
+                restore: Some(restore),
                 ..Default::default()
             });
             kernel::error::to_result(bindings::ob_register_virtio_driver(drv.get()))?;
@@ -90,11 +101,17 @@ impl Drop for Driver {
     }
 }
 
+/// The first guest PFN whose 4 KiB PFNs do not fit in 32 bits.
+const PFN_LIMIT: u64 = (1 << 32) / PFNS_PER_PAGE as u64;
+
 /// What the host is told through: the virtqueues and their buffers.
 #[pin_data]
 struct VirtioHost {
     vdev: *mut bindings::virtio_device,
-    vqs: [*mut bindings::virtqueue; NR_VQS],
+    /// The virtqueues; replaced by `restore`, while nothing uses them.
+    vqs: [AtomicPtr<bindings::virtqueue>; NR_VQS],
+    /// No statistics requests are served (set before a reset).
+    stats_stopped: AtomicBool,
     little_endian: bool,
     /// Woken by the inflate and deflate virtqueue callbacks.
     #[pin]
@@ -116,7 +133,8 @@ struct StatsBuf {
 
 // SAFETY: the device and its virtqueues may be used from any thread; every use of a
 // virtqueue is serialised (inflate/deflate by the balloon's host channel, stats by the
-// single stats work item).
+// `stats` mutex), and the virtqueues are replaced only while neither can use them
+// (`freeze` and `restore`).
 unsafe impl Send for VirtioHost {}
 // SAFETY: as for `Send`.
 unsafe impl Sync for VirtioHost {}
@@ -149,7 +167,8 @@ impl VirtioHost {
         let this = Arc::pin_init(
             pin_init!(Self {
                 vdev,
-                vqs,
+                vqs: vqs.map(AtomicPtr::new),
+                stats_stopped: AtomicBool::new(false),
                 little_endian,
                 acked: Opaque::uninit(),
                 pfns <- new_mutex!(pfns),
@@ -176,16 +195,21 @@ impl VirtioHost {
         }
     }
 
-    /// Sends `pfns` (guest page frames) on virtqueue `vq` as 4 KiB PFNs and
-    /// waits until the host has taken them.
-    fn tell(&self, vq: usize, pfns: &[u32]) {
+    fn vq(&self, index: usize) -> *mut bindings::virtqueue {
+        self.vqs[index].load(Relaxed)
+    }
+
+    /// Sends `pfns` (guest page frames below [`PFN_LIMIT`]) on virtqueue `vq`
+    /// as 4 KiB PFNs and waits until the host has taken them.
+    fn tell(&self, vq: usize, pfns: &[u64]) {
         let mut buf = self.pfns.lock();
         let per_request = buf.len() / PFNS_PER_PAGE;
         for chunk in pfns.chunks(per_request) {
             let mut n = 0;
             for &pfn in chunk {
-                for i in 0..PFNS_PER_PAGE as u32 {
-                    buf[n] = self.cpu_to_virtio32(pfn * PFNS_PER_PAGE as u32 + i);
+                for i in 0..PFNS_PER_PAGE as u64 {
+                    // The balloon inflates no page at or above `PFN_LIMIT`: this fits.
+                    buf[n] = self.cpu_to_virtio32((pfn * PFNS_PER_PAGE as u64 + i) as u32);
                     n += 1;
                 }
             }
@@ -196,7 +220,7 @@ impl VirtioHost {
             unsafe {
                 bindings::sg_init_one(&mut sg, buf.as_ptr().cast(), (n * 4) as ffi::c_uint);
                 let err = bindings::virtqueue_add_outbuf(
-                    self.vqs[vq],
+                    self.vq(vq),
                     &mut sg,
                     1,
                     self as *const Self as *mut ffi::c_void,
@@ -206,8 +230,8 @@ impl VirtioHost {
                     pr_err!("cannot queue {} PFNs for the host: error {}\n", n, err);
                     return;
                 }
-                bindings::virtqueue_kick(self.vqs[vq]);
-                bindings::ob_wait_for_used_buf(self.acked.get(), self.vqs[vq]);
+                bindings::virtqueue_kick(self.vq(vq));
+                bindings::ob_wait_for_used_buf(self.acked.get(), self.vq(vq));
             }
         }
     }
@@ -297,36 +321,52 @@ impl VirtioHost {
 
     /// Hands the host a fresh statistics buffer; with `first`, the initial one
     /// that the host uses to ask for statistics later.
-    fn send_stats(&self, first: bool) {
-        let vq = self.vqs[VQ_STATS];
+    fn send_stats(&self, first: bool) -> Result {
         let mut buf = self.stats.lock();
+        let vq = self.vq(VQ_STATS);
         let n = self.update_stats(&mut buf);
         let mut len = 0;
-        // SAFETY: the stats virtqueue is live and used only by this function, which runs
-        // at probe and then only in the single stats work item.
+        // SAFETY: the stats virtqueue is live and used only by this function, under the
+        // `stats` mutex.
         if !first && unsafe { bindings::virtqueue_get_buf(vq, &mut len) }.is_null() {
-            return;
+            return Ok(());
         }
         let mut sg = bindings::scatterlist::default();
         // SAFETY: the statistics buffer is heap memory that lives as long as the device;
         // the host reads it until it returns it with its next request.
-        unsafe {
+        let err = unsafe {
             bindings::sg_init_one(
                 &mut sg,
                 buf.stats.as_ptr().cast(),
                 (n * core::mem::size_of::<bindings::virtio_balloon_stat>()) as ffi::c_uint,
             );
-            if bindings::virtqueue_add_outbuf(
+            bindings::virtqueue_add_outbuf(
                 vq,
                 &mut sg,
                 1,
                 self as *const Self as *mut ffi::c_void,
                 bindings::OB_GFP_KERNEL,
-            ) == 0
-            {
-                bindings::virtqueue_kick(vq);
-            }
-        }
+            )
+        };
+        kernel::error::to_result(err).inspect_err(|e| {
+            pr_err!("cannot queue the statistics buffer: {:?}\n", e);
+        })?;
+        // SAFETY: as above.
+        unsafe { bindings::virtqueue_kick(vq) };
+        Ok(())
+    }
+
+    /// Stops serving statistics requests and waits for one in progress; a
+    /// request queued later finds the statistics stopped and does nothing.
+    fn stop_stats(&self) {
+        self.stats_stopped.store(true, Relaxed);
+        self.flush_stats();
+    }
+
+    /// Waits until the statistics work item is idle.
+    fn flush_stats(&self) {
+        // SAFETY: `stats_work` is an initialised work item of this live host.
+        unsafe { kernel::bindings::flush_work(Work::raw_get(&self.stats_work)) };
     }
 }
 
@@ -334,16 +374,19 @@ impl WorkItem for VirtioHost {
     type Pointer = Arc<VirtioHost>;
 
     fn run(this: Arc<VirtioHost>) {
-        this.send_stats(false);
+        if !this.stats_stopped.load(Relaxed) {
+            // A failure is logged; the host then stops asking.
+            let _ = this.send_stats(false);
+        }
     }
 }
 
 impl Host for VirtioHost {
-    fn inflate(&self, pfns: &[u32]) {
+    fn inflate(&self, pfns: &[u64]) {
         self.tell(VQ_INFLATE, pfns);
     }
 
-    fn deflate(&self, pfns: &[u32]) {
+    fn deflate(&self, pfns: &[u64]) {
         self.tell(VQ_DEFLATE, pfns);
     }
 
@@ -360,6 +403,10 @@ impl Host for VirtioHost {
         // Round up to whole guest pages, as virtio_balloon does.
         Some(num_pages.div_ceil(PFNS_PER_PAGE as u64))
     }
+
+    fn pfn_limit(&self) -> u64 {
+        PFN_LIMIT
+    }
 }
 
 /// A bound device: its host channel, balloon and debugfs files.
@@ -374,42 +421,45 @@ impl Device {
     ///
     /// # Safety
     ///
-    /// `vdev` must be bound to this driver, between the end of `probe` and `remove`.
+    /// `vdev` must be bound to this driver, with `priv` set by `probe` and not
+    /// yet taken back by `release`.
     unsafe fn from_vdev<'a>(vdev: *mut bindings::virtio_device) -> &'a Device {
-        // SAFETY: `probe` set `priv` to a `Device` that `remove` frees.
+        // SAFETY: `probe` set `priv` to a `Device` that `release` frees.
         unsafe { &*(*vdev).priv_.cast::<Device>() }
     }
 }
 
-fn probe_device(vdev: *mut bindings::virtio_device, config: Config) -> Result<KBox<Device>> {
+/// Finds the virtqueues of `vdev`: inflate, deflate, and stats if offered.
+fn find_vqs(vdev: *mut bindings::virtio_device) -> Result<[*mut bindings::virtqueue; NR_VQS]> {
+    let mut vqs = [null_mut(); NR_VQS];
+    let mut infos = [bindings::virtqueue_info::default(); NR_VQS];
+    infos[VQ_INFLATE] = vq_info(c_str!("inflate"), balloon_ack);
+    infos[VQ_DEFLATE] = vq_info(c_str!("deflate"), balloon_ack);
+    // SAFETY: `vdev` is the device being probed or restored.
+    if unsafe { bindings::ob_virtio_has_feature(vdev, bindings::VIRTIO_BALLOON_F_STATS_VQ) } {
+        infos[VQ_STATS] = vq_info(c_str!("stats"), stats_request);
+    }
+    // SAFETY: `vqs` and `infos` have NR_VQS entries; a null name skips a queue.
+    kernel::error::to_result(unsafe {
+        bindings::ob_virtio_find_vqs(vdev, NR_VQS as u32, vqs.as_mut_ptr(), infos.as_mut_ptr())
+    })?;
+    Ok(vqs)
+}
+
+/// Sets up the virtqueues, the balloon (not yet on any notifier chain) and
+/// the debugfs files of `vdev`.
+fn new_device(vdev: *mut bindings::virtio_device, config: Config) -> Result<KBox<Device>> {
     // SAFETY: `vdev` is the device being probed.
     if unsafe { (*(*vdev).config).get.is_none() } {
         pr_err!("virtio-balloon device without config access\n");
         return Err(EINVAL);
     }
-    let mut vqs = [null_mut(); NR_VQS];
-    let mut infos = [bindings::virtqueue_info::default(); NR_VQS];
-    infos[VQ_INFLATE] = vq_info(c_str!("inflate"), balloon_ack);
-    infos[VQ_DEFLATE] = vq_info(c_str!("deflate"), balloon_ack);
-    // SAFETY: `vdev` is the device being probed.
-    let stats =
-        unsafe { bindings::ob_virtio_has_feature(vdev, bindings::VIRTIO_BALLOON_F_STATS_VQ) };
-    if stats {
-        infos[VQ_STATS] = vq_info(c_str!("stats"), stats_request);
-    }
-    // SAFETY: `vqs` and `infos` have NR_VQS entries; a null name skips a queue. No
-    // buffer is queued yet, so no callback runs before `priv` is set below.
-    kernel::error::to_result(unsafe {
-        bindings::ob_virtio_find_vqs(vdev, NR_VQS as u32, vqs.as_mut_ptr(), infos.as_mut_ptr())
-    })?;
+    let vqs = find_vqs(vdev)?;
     let device = (|| {
         let host = VirtioHost::new(vdev, vqs, config.batch)?;
         let balloon = Balloon::new(config, host.clone())?;
-        if host.has_feature(bindings::VIRTIO_BALLOON_F_DEFLATE_ON_OOM) {
-            balloon.register_oom_notifier()?;
-        }
         let control = Control::new(balloon.clone(), false)?;
-        let debugfs = debugfs::Dir::new(c_str!("offline_balloon"), control, &crate::THIS_MODULE)?;
+        let debugfs = debugfs::Dir::new(c_str!("offline_balloon"), control)?;
         Ok(KBox::new(
             Device {
                 host,
@@ -420,10 +470,22 @@ fn probe_device(vdev: *mut bindings::virtio_device, config: Config) -> Result<KB
         )?)
     })();
     if device.is_err() {
-        // SAFETY: the queues were found above and nothing uses them.
+        // SAFETY: the queues were found above, no buffer was queued and nothing uses them.
         unsafe { bindings::ob_virtio_del_vqs(vdev) };
     }
     device
+}
+
+/// The last steps of `probe`, after `priv` is set (the statistics callback
+/// needs it): the first statistics buffer, then the notifier chains.
+fn start_device(device: &Device) -> Result {
+    let host = &device.host;
+    if host.has_feature(bindings::VIRTIO_BALLOON_F_STATS_VQ) {
+        host.send_stats(true)?;
+    }
+    device
+        .balloon
+        .start(host.has_feature(bindings::VIRTIO_BALLOON_F_DEFLATE_ON_OOM))
 }
 
 fn vq_info(
@@ -458,23 +520,49 @@ unsafe extern "C" fn validate(vdev: *mut bindings::virtio_device) -> ffi::c_int 
 ///
 /// Called by the virtio core with a device matching [`ID_TABLE`], not yet bound.
 unsafe extern "C" fn probe(vdev: *mut bindings::virtio_device) -> ffi::c_int {
-    match probe_device(vdev, crate::config()) {
-        Ok(device) => {
-            let stats = device.host.has_feature(bindings::VIRTIO_BALLOON_F_STATS_VQ);
-            let host = device.host.clone();
-            let balloon = device.balloon.clone();
-            // SAFETY: `vdev` is being probed; `remove` takes the device back.
-            unsafe { (*vdev).priv_ = KBox::into_raw(device).cast() };
-            if stats {
-                host.send_stats(true);
-            }
-            // SAFETY: the device is set up.
-            unsafe { bindings::ob_virtio_device_ready(vdev) };
-            balloon.host_changed();
-            pr_info!("virtio-balloon device bound\n");
-            0
-        }
-        Err(e) => e.to_errno(),
+    let device = match new_device(vdev, crate::config()) {
+        Ok(device) => device,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: `vdev` is being probed; `release` takes the device back.
+    let device = unsafe {
+        (*vdev).priv_ = KBox::into_raw(device).cast();
+        Device::from_vdev(vdev)
+    };
+    if let Err(e) = start_device(device) {
+        // SAFETY: `priv` was set above and the device is not ready.
+        unsafe { release(vdev) };
+        return e.to_errno();
+    }
+    // SAFETY: the device is set up.
+    unsafe { bindings::ob_virtio_device_ready(vdev) };
+    device.balloon.host_changed();
+    pr_info!("virtio-balloon device bound\n");
+    0
+}
+
+/// Gives every page back, stops the statistics, resets the device, frees
+/// its queues and the `Device`.
+///
+/// # Safety
+///
+/// `vdev` must be bound to this driver with `priv` set by `probe`, and
+/// config change callbacks disabled (or never enabled); `priv` is freed.
+unsafe fn release(vdev: *mut bindings::virtio_device) {
+    // SAFETY: per the function's contract.
+    let device = unsafe { Device::from_vdev(vdev) };
+    device.host.stop_stats();
+    device.balloon.shutdown();
+    // SAFETY: the device is bound. After the reset it raises no more interrupts, so once
+    // the statistics work is flushed again (it may have been queued by a request that
+    // raced `stop_stats`) nothing uses the queues, and they can go. Then nothing uses
+    // the `Device` any more and it is freed.
+    unsafe {
+        bindings::virtio_reset_device(vdev);
+        device.host.flush_stats();
+        bindings::ob_virtio_del_vqs(vdev);
+        drop(KBox::from_raw((*vdev).priv_.cast::<Device>()));
+        (*vdev).priv_ = null_mut();
     }
 }
 
@@ -482,22 +570,68 @@ unsafe extern "C" fn probe(vdev: *mut bindings::virtio_device) -> ffi::c_int {
 ///
 /// # Safety
 ///
-/// Called by the virtio core with a device that `probe` bound, once.
+/// Called by the virtio core with a device that `probe` bound, once, with
+/// config changes disabled.
 unsafe extern "C" fn remove(vdev: *mut bindings::virtio_device) {
-    // SAFETY: the device was probed; virtqueue callbacks may still use it until the reset.
+    // SAFETY: per the function's contract.
+    unsafe { release(vdev) };
+    pr_info!("virtio-balloon device released\n");
+}
+
+/// `freeze` (suspend, hibernation): keep the pages, stop talking to the host,
+/// reset the device and free its queues. The worker's workqueue is already
+/// frozen.
+///
+/// # Safety
+///
+/// Called by the virtio core with a device that `probe` bound, config changes
+/// disabled.
+unsafe extern "C" fn freeze(vdev: *mut bindings::virtio_device) -> ffi::c_int {
+    // SAFETY: per the function's contract.
     let device = unsafe { Device::from_vdev(vdev) };
-    device.balloon.shutdown();
-    // SAFETY: the device is bound; after the reset it raises no more interrupts, so the
-    // stats work cannot be queued again once flushed, and the queues can go. Then
-    // nothing uses the `Device` any more and it is freed.
+    device.host.stop_stats();
+    device.balloon.suspend_host();
+    // SAFETY: nobody uses the queues any more (the host channel is down and the
+    // statistics stopped); after the reset no callback runs, so they can go.
     unsafe {
         bindings::virtio_reset_device(vdev);
-        kernel::bindings::flush_work(Work::raw_get(&device.host.stats_work));
+        device.host.flush_stats();
         bindings::ob_virtio_del_vqs(vdev);
-        drop(KBox::from_raw((*vdev).priv_.cast::<Device>()));
-        (*vdev).priv_ = null_mut();
     }
-    pr_info!("virtio-balloon device released\n");
+    for vq in &device.host.vqs {
+        vq.store(null_mut(), Relaxed);
+    }
+    0
+}
+
+/// `restore` (resume): new queues, the statistics buffer, then the balloon
+/// follows the host again.
+///
+/// # Safety
+///
+/// Called by the virtio core with a device that `freeze` froze, reset and with
+/// its features negotiated again.
+unsafe extern "C" fn restore(vdev: *mut bindings::virtio_device) -> ffi::c_int {
+    // SAFETY: per the function's contract.
+    let device = unsafe { Device::from_vdev(vdev) };
+    let host = &device.host;
+    let vqs = match find_vqs(vdev) {
+        Ok(vqs) => vqs,
+        Err(e) => return e.to_errno(),
+    };
+    for (slot, vq) in host.vqs.iter().zip(vqs) {
+        slot.store(vq, Relaxed);
+    }
+    host.stats_stopped.store(false, Relaxed);
+    if host.has_feature(bindings::VIRTIO_BALLOON_F_STATS_VQ) {
+        if let Err(e) = host.send_stats(true) {
+            return e.to_errno();
+        }
+    }
+    // SAFETY: the device is set up again.
+    unsafe { bindings::ob_virtio_device_ready(vdev) };
+    device.balloon.resume_host();
+    0
 }
 
 /// `config_changed` (possibly in interrupt context): the host's target may have changed.
@@ -517,7 +651,8 @@ unsafe extern "C" fn config_changed(vdev: *mut bindings::virtio_device) {
 ///
 /// Called by the virtio core for a virtqueue of a bound device.
 unsafe extern "C" fn balloon_ack(vq: *mut bindings::virtqueue) {
-    // SAFETY: buffers are only queued once the device is set up.
+    // SAFETY: buffers are only queued once `priv` is set, and `release` resets the
+    // device (no more callbacks) before it frees `priv`.
     let device = unsafe { Device::from_vdev((*vq).vdev) };
     // SAFETY: `acked` is initialised.
     unsafe { bindings::ob_wake_up(device.host.acked.get()) };
@@ -529,7 +664,9 @@ unsafe extern "C" fn balloon_ack(vq: *mut bindings::virtqueue) {
 ///
 /// Called by the virtio core for the stats virtqueue of a bound device.
 unsafe extern "C" fn stats_request(vq: *mut bindings::virtqueue) {
-    // SAFETY: the stats buffer is only queued once the device is set up.
+    // SAFETY: as in `balloon_ack`.
     let device = unsafe { Device::from_vdev((*vq).vdev) };
-    let _ = workqueue::system_freezable().enqueue(device.host.clone());
+    if !device.host.stats_stopped.load(Relaxed) {
+        let _ = workqueue::system_freezable().enqueue(device.host.clone());
+    }
 }

@@ -7,7 +7,8 @@
 cd "$(dirname "$0")" || exit 1
 . ./ktap_helpers.sh
 
-SPLAT='BUG:|WARNING:|Oops|bad page|refcount_t:|Kernel panic|kernel BUG at|general protection fault|blocked for more than|UBSAN:|KASAN:'
+# Slab debugging (slub_debug=FZP) reports start with "BUG <cache> (".
+SPLAT='BUG:|BUG [^ ]+ \(|WARNING:|Oops|bad page|refcount_t:|Kernel panic|kernel BUG at|general protection fault|blocked for more than|UBSAN:|KASAN:|Freezing .* failed'
 # OB_TEST_TIMEOUT overrides the per-script timeout of settings (slow kernels).
 timeout=${OB_TEST_TIMEOUT:-$(sed -n 's/^timeout=//p' settings)}
 
