@@ -14,7 +14,7 @@ LLVM ?= 1
 export KERNEL_VARIANT
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=$(LLVM)
 
-.PHONY: all modules clean modules_install setup kernel print-kdir fmt check stress run bench vm
+.PHONY: all modules clean modules_install setup kernel print-kdir fmt check check-kasan stress run bench vm
 
 all: modules
 
@@ -48,6 +48,13 @@ fmt:
 check:
 	@scripts/prepare.sh --lint
 	@scripts/run-guest.sh check $(T)
+
+# The bounded KASAN tier: the review regression tests and the core scenarios
+# on the KASAN kernel (scripts/kernel-kasan.config), in under 30 minutes.
+KASAN_TESTS := test_oom_batch,test_probe_fail,test_debugfs_open,test_offline_storm,test_suspend,test_fault_inject,test_movable,test_frozen,test_virtio,test_offline
+check-kasan:
+	@KERNEL_VARIANT=kasan scripts/prepare.sh
+	@KERNEL_VARIANT=kasan OB_TIMEOUT=$${OB_TIMEOUT:-2400} scripts/run-guest.sh check $(KASAN_TESTS)
 
 # The stress tier in full: the scenarios make check runs in a bounded form,
 # with 60 s storms, ten times the fuzz cases and 20000 host target changes

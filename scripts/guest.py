@@ -16,6 +16,8 @@ through QMP (the qemu.qmp library) and answers one line: "ok [value]" or
   query-balloon            answer the guest size the host sees, in MiB
   stats-interval <s>       set guest-stats-polling-interval
   stats                    answer the guest-stats JSON
+  wakeup-in <s>            after <s> seconds, wake the guest from suspend to
+                           RAM (QMP system_wakeup) once it is suspended
 
 QEMU is always killed at the end, and the run fails on a timeout, a missing
 result, a failed test or any splat on the console.
@@ -84,6 +86,19 @@ async def wait_for_socket(path, proc, timeout=30.0):
         await asyncio.sleep(0.05)
 
 
+# Wake-up tasks in flight (asyncio keeps only weak references to tasks).
+WAKERS = set()
+
+
+async def wake_when_suspended(qmp, delay):
+    await asyncio.sleep(delay)
+    for _ in range(1200):
+        if (await qmp.execute("query-status"))["status"] == "suspended":
+            await qmp.execute("system_wakeup")
+            return
+        await asyncio.sleep(0.1)
+
+
 async def handle_request(qmp, line):
     words = line.split()
     if not words:
@@ -116,6 +131,11 @@ async def handle_request(qmp, line):
             await qmp.execute("qom-set", {"path": BALLOON_QOM,
                                           "property": "guest-stats-polling-interval",
                                           "value": int(rest[0])})
+            return "ok"
+        if cmd == "wakeup-in" and len(rest) == 1:
+            task = asyncio.create_task(wake_when_suspended(qmp, float(rest[0])))
+            WAKERS.add(task)
+            task.add_done_callback(WAKERS.discard)
             return "ok"
         if cmd == "stats" and not rest:
             res = await qmp.execute("qom-get", {"path": BALLOON_QOM,
@@ -194,7 +214,10 @@ async def run(args):
         except asyncio.TimeoutError:
             timed_out = True
         if not interactive:
-            await asyncio.wait_for(tasks[-1], 10)
+            try:
+                await asyncio.wait_for(tasks[-1], 10)
+            except asyncio.TimeoutError:
+                pass
     finally:
         for t in tasks:
             t.cancel()
