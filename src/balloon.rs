@@ -556,7 +556,8 @@ impl Balloon {
 
     /// Deflates up to `want` pages (at most a batch); returns how many
     /// were deflated: fewer while pages are isolated for migration or in a
-    /// memory block going offline, none while the host is down.
+    /// memory block going offline, none while the host is down (except when
+    /// shutting down).
     fn deflate(&self, want: usize) -> usize {
         let want = want.min(self.config.batch);
         let start = Ktime::ktime_get();
@@ -566,10 +567,13 @@ impl Balloon {
             pfns,
             dequeued,
         } = &mut *deflating;
-        // The host must back the pages before the guest uses them again.
-        let Some(host) = self.lock_host() else {
+        // The host must back the pages before the guest uses them again. While it
+        // is down nothing is deflated, unless the balloon is shutting down: a
+        // device whose restore failed is gone for good, and its pages come back.
+        let host = self.lock_host();
+        if host.is_none() && !self.stopping.load(Relaxed) {
             return 0;
-        };
+        }
         let mut frozen_guard = None;
         match self.config.model {
             RefModel::Movable => {
@@ -604,7 +608,7 @@ impl Balloon {
             }
         }
         let n = list.len();
-        if n > 0 {
+        if n > 0 && host.is_some() {
             self.host.deflate(pfns.as_slice());
             // The batch still counts until its pages are freed below.
             self.host.report_size(self.stats.inflated() - n as u64);

@@ -560,7 +560,10 @@ unsafe fn release(vdev: *mut bindings::virtio_device) {
     unsafe {
         bindings::virtio_reset_device(vdev);
         device.host.flush_stats();
-        bindings::ob_virtio_del_vqs(vdev);
+        // None if `freeze` freed them and `restore` failed to find new ones.
+        if !device.host.vq(VQ_INFLATE).is_null() {
+            bindings::ob_virtio_del_vqs(vdev);
+        }
         drop(KBox::from_raw((*vdev).priv_.cast::<Device>()));
         (*vdev).priv_ = null_mut();
     }
