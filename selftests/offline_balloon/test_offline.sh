@@ -23,7 +23,9 @@ offline_a_block() {
 		[ "$(cat $MEM/memory$b/state)" = online ] || continue
 		set -- $("$(dirname "$0")/offline_pages" $((b * BLOCK_PAGES)) $BLOCK_PAGES)
 		[ "$2" -gt 0 ] || continue
-		if echo offline > $MEM/memory$b/state 2>/dev/null; then
+		# offline_pages() retries until its writer gets a fatal signal, and
+		# some blocks never go (a page nobody frees): give each one a minute.
+		if timeout $((30 * WAIT_SCALE)) sh -c "echo offline > $MEM/memory$b/state" 2>/dev/null; then
 			echo "$b $2"
 			return 0
 		fi
