@@ -92,7 +92,8 @@ impl kernel::Module for OfflineBalloon {
         }
         let backend = if simulate {
             Backend::Simulate {
-                _device: simulate::Device::new(config)?,
+                _device: simulate::Device::new(config)
+                    .inspect_err(|e| pr_err!("simulate mode: setup failed: {:?}\n", e))?,
             }
         } else {
             if config.model != offline_page::RefModel::Movable {

@@ -471,7 +471,12 @@ fn new_device(vdev: *mut bindings::virtio_device, config: Config) -> Result<KBox
     })();
     if device.is_err() {
         // SAFETY: the queues were found above, no buffer was queued and nothing uses them.
-        unsafe { bindings::ob_virtio_del_vqs(vdev) };
+        // The reset first: deleting the queues does not disable them in the device, and
+        // the next probe's find_vqs would fail on queues still enabled (-ENOENT).
+        unsafe {
+            bindings::virtio_reset_device(vdev);
+            bindings::ob_virtio_del_vqs(vdev);
+        }
     }
     device
 }
@@ -522,7 +527,10 @@ unsafe extern "C" fn validate(vdev: *mut bindings::virtio_device) -> ffi::c_int 
 unsafe extern "C" fn probe(vdev: *mut bindings::virtio_device) -> ffi::c_int {
     let device = match new_device(vdev, crate::config()) {
         Ok(device) => device,
-        Err(e) => return e.to_errno(),
+        Err(e) => {
+            pr_err!("probe failed: {:?}\n", e);
+            return e.to_errno();
+        }
     };
     // SAFETY: `vdev` is being probed; `release` takes the device back.
     let device = unsafe {
@@ -530,6 +538,7 @@ unsafe extern "C" fn probe(vdev: *mut bindings::virtio_device) -> ffi::c_int {
         Device::from_vdev(vdev)
     };
     if let Err(e) = start_device(device) {
+        pr_err!("probe failed: {:?}\n", e);
         // SAFETY: `priv` was set above and the device is not ready.
         unsafe { release(vdev) };
         return e.to_errno();

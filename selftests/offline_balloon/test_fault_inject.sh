@@ -1,0 +1,104 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Allocation failures injected into the module: fail_page_alloc and failslab
+# fail 5% of the page and slab allocations made with the module on the call
+# stack (the fault-injection stack filter set to the module's address range
+# from /proc/modules) while the balloon inflates, deflates and compaction
+# migrates its pages, in simulate mode (both models) and host-driven. No
+# crash, no leak, consistent counters, and the balloon reaches its target
+# once injection stops.
+. "$(dirname "$0")/lib.sh"
+
+FP=/sys/kernel/debug/fail_page_alloc
+FS=/sys/kernel/debug/failslab
+MIB_PAGES=256
+GUEST_MIB=${OB_GUEST_MIB:-1024}
+
+[ -d $FP ] && [ -d $FS ] || ktap_skip_all "no fail_page_alloc/failslab debugfs"
+
+ktap_print_header
+ktap_set_plan 20
+
+# inject_on: fail 5% of the module's allocations (page and slab).
+inject_on() {
+	set -- $(awk -v m="$OB_MOD" '$1 == m { print $2, $6 }' /proc/modules)
+	# 64-bit shell arithmetic wraps kernel addresses; printf %x gives them back.
+	start=$(printf '0x%x' "$(($2))") end=$(printf '0x%x' "$(($2 + $1))")
+	for d in $FP $FS; do
+		echo 0 > $d/probability
+		echo N > $d/task-filter
+		echo 1 > $d/interval
+		echo -1 > $d/times
+		echo 0 > $d/space
+		echo 0 > $d/verbose
+		echo N > $d/ignore-gfp-wait
+		echo 32 > $d/stacktrace-depth
+		echo $start > $d/require-start
+		echo $end > $d/require-end
+	done
+	echo N > $FP/ignore-gfp-highmem
+	echo 0 > $FP/min-order
+	echo 5 > $FP/probability
+	echo 5 > $FS/probability
+}
+
+inject_off() {
+	for d in $FP $FS; do
+		echo 0 > $d/probability
+		echo 0 > $d/require-start
+		echo 0xffffffffffffffff > $d/require-end
+	done
+}
+trap inject_off EXIT
+
+total0=$(meminfo MemTotal)
+free0=$(free_kb)
+oom0=$(vmstat oom_kill)
+
+# simulate MOVABLE ORDER: target changes and compaction under injection.
+simulate() {
+	ob_load simulate=1 movable=$1 order=$2 || ktap_exit_fail_msg "insmod failed"
+	n=$((free0 / PAGE_KB))
+	inject_on
+	for pct in 60 20 70 10 50; do
+		ob_set_target $((n * pct / 100))
+		sleep 1
+		compact
+	done
+	inject_off
+	ktap_test_result "movable=$1 order=$2: injected allocation failures were seen" \
+		test "$(ob_stat alloc_failed_total)" -gt 0
+	ktap_test_result "movable=$1 order=$2: the target is reached once injection stops" \
+		ob_wait_stat inflated_pages $((n * 50 / 100)) 120
+	expect_consistent "movable=$1 order=$2: consistent"
+	ob_set_target 0
+	ob_wait_stat inflated_pages 0 120
+	ktap_test_result "movable=$1 order=$2: deflated and unloaded" ob_unload
+}
+
+simulate 1 9
+simulate 1 0
+simulate 0 9
+
+ob_load || ktap_exit_fail_msg "insmod failed"
+inject_on
+for mib in 600 800 400 500; do
+	host balloon $mib
+	sleep 1
+done
+compact
+inject_off
+ktap_test_result "virtio: the balloon settles on the host's last target" \
+	ob_wait_stat inflated_pages $(((GUEST_MIB - 500) * MIB_PAGES)) 120
+expect_eq "virtio: the host agrees" "$(host query-balloon)" 500
+expect_consistent "virtio: consistent"
+host balloon "$GUEST_MIB"
+ob_wait_stat inflated_pages 0 120
+ktap_test_result "virtio: deflated and unloaded" ob_unload
+
+sync; echo 3 > /proc/sys/vm/drop_caches
+expect_eq "MemTotal restored exactly" "$(meminfo MemTotal)" "$total0"
+expect_within "free memory back within $((4096 + KASAN_SLACK_KB)) kB" "$(free_kb)" "$free0" $((4096 + KASAN_SLACK_KB))
+expect_eq "no PageOffline page left" "$(ob_offline_pages)" 0
+expect_eq "no OOM kill" "$(vmstat oom_kill)" "$oom0"
+ktap_finished

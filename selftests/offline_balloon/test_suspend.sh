@@ -1,0 +1,94 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Suspend and resume with the balloon inflated: suspend to RAM (S3, woken by
+# the host's QMP system_wakeup) and the PM core's device test (pm_test=devices:
+# every device is frozen and restored, the virtio device reset). The virtio
+# balloon must follow the host's target across it (a target change just before
+# and after), and suspending must succeed while the target is unreachable (the
+# worker pauses and requeues instead of looping). Simulate mode in both models
+# as well. Before the review fixes the virtio driver had no freeze/restore
+# (after resume the old, reset virtqueues hung the next host request) and the
+# worker looped inside one work item (freezing the workqueues timed out).
+. "$(dirname "$0")/lib.sh"
+
+MIB_PAGES=256
+GUEST_MIB=${OB_GUEST_MIB:-1024}
+# Seconds the write to /sys/power/state may take.
+SUSPEND_LIMIT=$((90 * WAIT_SCALE))
+
+ktap_print_header
+ktap_set_plan 25
+
+# suspend_ram: suspend to RAM, the host wakes the guest 2 s later.
+suspend_ram() {
+	echo deep > /sys/power/mem_sleep || return 1
+	host wakeup-in 2 || return 1
+	timeout $SUSPEND_LIMIT sh -c 'echo mem > /sys/power/state'
+}
+
+# suspend_devices: freeze and restore every device (PM core test mode).
+suspend_devices() {
+	echo devices > /sys/power/pm_test || return 1
+	timeout $SUSPEND_LIMIT sh -c 'echo freeze > /sys/power/state'
+	rc=$?
+	echo none > /sys/power/pm_test
+	return $rc
+}
+
+pages_for() {
+	echo $(((GUEST_MIB - $1) * MIB_PAGES))
+}
+
+total0=$(meminfo MemTotal)
+oom0=$(vmstat oom_kill)
+
+# The virtio backend, host-driven.
+ob_load || ktap_exit_fail_msg "insmod failed"
+host balloon 768
+ob_wait_stat inflated_pages "$(pages_for 768)" 60 || ktap_exit_fail_msg "cannot inflate"
+host balloon 700
+ktap_test_result "virtio: suspend to RAM with the balloon inflated" suspend_ram
+ktap_test_result "virtio: after resume the balloon reaches the target set before suspending" \
+	ob_wait_stat inflated_pages "$(pages_for 700)" 60
+expect_eq "virtio: the host sees the balloon's size" "$(host query-balloon)" 700
+host balloon 600
+ktap_test_result "virtio: a target set after resume is reached" ob_wait_stat inflated_pages "$(pages_for 600)" 60
+expect_consistent "virtio: counts consistent after resume"
+ktap_test_result "virtio: device freeze/restore (pm_test=devices)" suspend_devices
+host balloon 650
+ktap_test_result "virtio: the balloon follows the host after freeze/restore" \
+	ob_wait_stat inflated_pages "$(pages_for 650)" 60
+f0=$(ob_stat alloc_failed_total)
+host balloon 1
+sleep 3
+ktap_test_result "virtio: the target is unreachable (allocations fail)" test "$(ob_stat alloc_failed_total)" -gt "$f0"
+ktap_test_result "virtio: suspend to RAM succeeds while the target is unreachable" suspend_ram
+host balloon "$GUEST_MIB"
+ktap_test_result "virtio: after resume the balloon deflates fully" ob_wait_stat inflated_pages 0 120
+expect_eq "virtio: the host sees every page returned" "$(host query-balloon)" "$GUEST_MIB"
+ktap_test_result "virtio: rmmod" ob_unload
+
+# Simulate mode: no device callbacks, the freezable worker alone.
+N=$(($(free_kb) / PAGE_KB / 2))
+for movable in 1 0; do
+	ob_load simulate=1 movable=$movable || ktap_exit_fail_msg "insmod simulate=1 movable=$movable failed"
+	ob_set_target $N
+	ob_wait_stat inflated_pages $N 60 || ktap_exit_fail_msg "cannot inflate $N pages"
+	ktap_test_result "movable=$movable: suspend to RAM with $N pages inflated" suspend_ram
+	expect_consistent "movable=$movable: consistent after resume"
+	f0=$(ob_stat alloc_failed_total)
+	ob_set_target $(($(meminfo MemTotal) / PAGE_KB + N - 1000))
+	sleep 3
+	ktap_test_result "movable=$movable: the target is unreachable (allocations fail)" \
+		test "$(ob_stat alloc_failed_total)" -gt "$f0"
+	ktap_test_result "movable=$movable: device freeze/restore succeeds while the target is unreachable" \
+		suspend_devices
+	ob_set_target 0
+	ktap_test_result "movable=$movable: deflates fully after resume" ob_wait_stat inflated_pages 0 120
+	ob_unload
+done
+
+expect_eq "MemTotal restored exactly" "$(meminfo MemTotal)" "$total0"
+expect_eq "no PageOffline page left" "$(ob_offline_pages)" 0
+expect_eq "no OOM kill" "$(vmstat oom_kill)" "$oom0"
+ktap_finished
