@@ -17,7 +17,7 @@ GUEST_MIB=${OB_GUEST_MIB:-1024}
 [ -d $FP ] && [ -d $FS ] || ktap_skip_all "no fail_page_alloc/failslab debugfs"
 
 ktap_print_header
-ktap_set_plan 20
+ktap_set_plan 24
 
 # inject_on: fail 5% of the module's allocations (page and slab).
 inject_on() {
@@ -42,12 +42,18 @@ inject_on() {
 	echo 5 > $FS/probability
 }
 
+# inject_off: no more injection, and the kernel's defaults back (they also
+# decide what /proc/*/fail-nth counts, which test_probe_fail uses).
 inject_off() {
 	for d in $FP $FS; do
 		echo 0 > $d/probability
+		echo 1 > $d/times
+		echo Y > $d/ignore-gfp-wait
 		echo 0 > $d/require-start
 		echo 0xffffffffffffffff > $d/require-end
 	done
+	echo Y > $FP/ignore-gfp-highmem
+	echo 1 > $FP/min-order
 }
 trap inject_off EXIT
 
@@ -79,6 +85,7 @@ simulate() {
 simulate 1 9
 simulate 1 0
 simulate 0 9
+simulate 0 0
 
 ob_load || ktap_exit_fail_msg "insmod failed"
 inject_on

@@ -67,8 +67,9 @@ storm() {
 			reloaded=1
 		fi
 	done
-	ktap_print_msg "$*: $samples samples, $bad inconsistent, offlined_total $offlined before rmmod"
-	echo $(($(cat /tmp/storm_dropped) + offlined)) > /tmp/storm_dropped
+	offlined2=$(ob_stat offlined_total)
+	ktap_print_msg "$*: $samples samples, $bad inconsistent, offlined_total $offlined before rmmod, $offlined2 after"
+	echo $(($(cat /tmp/storm_dropped) + offlined + offlined2)) > /tmp/storm_dropped
 	[ $bad = 0 ]
 }
 

@@ -13,7 +13,7 @@ FILL_MIB=300
 CASES="1:0:1 1:0:7 1:0:64 1:0:255 1:0:256 1:0:300 1:9:1024 0:0:1 0:0:300"
 
 ktap_print_header
-ktap_set_plan $(($(echo $CASES | wc -w) * 4 + 2))
+ktap_set_plan $(($(echo $CASES | wc -w) * 5 + 2))
 
 total0=$(meminfo MemTotal)
 mkdir -p /mnt/fill
@@ -33,6 +33,7 @@ for c in $CASES; do
 	ktap_print_msg "$name: oom_deflated_total $(ob_stat oom_deflated_total)"
 	ktap_test_result "$name: the OOM notifier deflated the balloon" test "$(ob_stat oom_deflated_total)" -gt 0
 	expect_eq "$name: no OOM kill" "$(vmstat oom_kill)" "$oom0"
+	ktap_test_result "$name: inflated == movable + frozen after the OOM" ob_sample_consistent
 	umount /mnt/fill
 	ob_set_target 0
 	ob_wait_stat inflated_pages 0 120

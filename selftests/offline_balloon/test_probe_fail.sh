@@ -41,9 +41,10 @@ try_bind() {
 	"$(dirname "$0")/fail_nth" "$1" write /sys/bus/virtio/drivers/offline_balloon/bind "$name" > /dev/null
 }
 
-# failing_loop DESC TRY UNDO STREAK: run TRY ($n is N) (then UNDO if it
-# succeeded) for N = 1, 2, ... until it succeeds STREAK times in a row (some
-# allocations on the way have fallbacks); print "FAILED LEFTOVERS".
+# failing_loop DESC TRY UNDO STREAK [insmod]: run TRY ($n is N) (then UNDO
+# if it succeeded) for N = 1, 2, ... until it succeeds STREAK times in a row
+# (some allocations on the way have fallbacks); with "insmod", a failed
+# attempt must also leave the module unloaded; print "FAILED LEFTOVERS".
 failing_loop() {
 	n=1 failed=0 bad=0 ok=0
 	while [ $n -le $MAX_N ] && [ $ok -lt $4 ]; do
@@ -56,6 +57,11 @@ failing_loop() {
 			if [ -e "$OB_DEBUGFS" ]; then
 				ktap_print_msg "$1: debugfs left behind with allocation $n failing" >&2
 				bad=$((bad + 1))
+			fi
+			if [ "$5" = insmod ] && ob_loaded; then
+				ktap_print_msg "$1: the module stayed loaded with allocation $n failing" >&2
+				bad=$((bad + 1))
+				rmmod $OB_MOD
 			fi
 		fi
 		n=$((n + 1))
@@ -70,7 +76,7 @@ oom0=$(vmstat oom_kill)
 for movable in 1 0; do
 	ob_loaded && ob_unload
 	log0=$(dmesg | wc -l)
-	set -- $(failing_loop "insmod simulate=1 movable=$movable" "try_insmod \$n 'simulate=1 movable=$movable'" "rmmod $OB_MOD" 3)
+	set -- $(failing_loop "insmod simulate=1 movable=$movable" "try_insmod \$n 'simulate=1 movable=$movable'" "rmmod $OB_MOD" 3 insmod)
 	ktap_print_msg "movable=$movable: loading failed with $1 different allocations failing"
 	ktap_test_result "movable=$movable: the module's own setup failed at 3 or more of them" \
 		test "$(dmesg | tail -n +$((log0 + 1)) | grep -c 'offline_balloon: simulate mode: setup failed')" -ge 3
