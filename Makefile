@@ -51,7 +51,7 @@ check:
 
 # The bounded KASAN tier: the review regression tests and the core scenarios
 # on the KASAN kernel (scripts/kernel-kasan.config), in under 30 minutes.
-KASAN_TESTS := test_oom_batch,test_probe_fail,test_debugfs_open,test_offline_storm,test_suspend,test_fault_inject,test_movable,test_frozen,test_virtio,test_offline
+KASAN_TESTS := test_movable,test_frozen,test_virtio,test_offline,test_offline_storm,test_oom_batch,test_probe_fail,test_debugfs_open,test_suspend,test_fault_inject
 check-kasan:
 	@KERNEL_VARIANT=kasan scripts/prepare.sh
 	@KERNEL_VARIANT=kasan OB_TIMEOUT=$${OB_TIMEOUT:-2400} scripts/run-guest.sh check $(KASAN_TESTS)
