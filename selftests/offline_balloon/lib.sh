@@ -151,6 +151,27 @@ expect_consistent() {
 	fi
 }
 
+# pages_pct FREE_KB PCT...: for each PCT, that percentage of FREE_KB in pages.
+pages_pct() {
+	f=$1
+	shift
+	for pct in "$@"; do
+		echo $((f / PAGE_KB * pct / 100))
+	done
+}
+
+# expect_no_leak TOTAL0 FREE0 OOM0: the leak checks after a scenario, four
+# test cases: MemTotal exactly back, free memory within 4 MiB (plus KASAN's
+# quarantine), no PageOffline page left, no OOM kill since.
+expect_no_leak() {
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	expect_eq "MemTotal restored exactly" "$(meminfo MemTotal)" "$1"
+	expect_within "free memory back within $((4096 + KASAN_SLACK_KB)) kB" "$(free_kb)" "$2" $((4096 + KASAN_SLACK_KB))
+	expect_eq "no PageOffline page left" "$(ob_offline_pages)" 0
+	expect_eq "no OOM kill" "$(vmstat oom_kill)" "$3"
+}
+
 # compact: compact all memory now.
 compact() {
 	echo 1 > /proc/sys/vm/compact_memory

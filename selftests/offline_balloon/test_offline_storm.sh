@@ -18,10 +18,7 @@ ktap_set_plan 11
 
 total0=$(meminfo MemTotal)
 free0=$(free_kb)
-STEPS=
-for pct in $STEP_PCT; do
-	STEPS="$STEPS $((free0 / PAGE_KB * pct / 100))"
-done
+STEPS=$(pages_pct "$free0" $STEP_PCT)
 blocks=$(ls -d $MEM/memory* | sed 's/.*memory//' | sort -n | tail -n +2)
 
 # Background: offline and online every block but the first, round and round,
