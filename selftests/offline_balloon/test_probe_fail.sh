@@ -76,7 +76,7 @@ oom0=$(vmstat oom_kill)
 for movable in 1 0; do
 	ob_loaded && ob_unload
 	log0=$(dmesg | wc -l)
-	set -- $(failing_loop "insmod simulate=1 movable=$movable" "try_insmod \$n 'simulate=1 movable=$movable'" "rmmod $OB_MOD" 3 insmod)
+	set -- $(failing_loop "insmod simulate=1 movable=$movable" "try_insmod \$n 'simulate=1 movable=$movable'" "rmmod $OB_MOD" 30 insmod)
 	ktap_print_msg "movable=$movable: loading failed with $1 different allocations failing"
 	ktap_test_result "movable=$movable: the module's own setup failed at 3 or more of them" \
 		test "$(dmesg | tail -n +$((log0 + 1)) | grep -c 'offline_balloon: simulate mode: setup failed')" -ge 3
