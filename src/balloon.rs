@@ -313,10 +313,8 @@ impl Balloon {
                 pfns.end
             );
             self.host.report_size(self.stats.inflated());
-            // SAFETY: every `Balloon` lives in an `Arc` (`new` returns nothing else), and
-            // `self` is its data pointer, as `Arc::into_raw` would give; the caller's
-            // reference keeps the refcount above zero: the memory notifier is registered
-            // only while the balloon holds pages, which keep it alive (`shutdown`).
+            // SAFETY: `self` is the data of an `Arc` (`new` makes nothing else), kept above
+            // zero by the caller: the notifier is registered until `shutdown` empties it.
             let this: Arc<Self> = unsafe { ArcBorrow::from_raw(self) }.into();
             this.kick();
         }

@@ -152,10 +152,9 @@ impl<T: Files> Dir<T> {
 
 impl<T: Files> Drop for Dir<T> {
     fn drop(&mut self) {
-        // SAFETY: by the type invariant `dentry` is live. debugfs_remove removes the
-        // files recursively and waits for their `read` and `write` calls in flight (the
-        // proxy's debugfs_file_get/put); files still open fail those with -EIO from then
-        // on, so `data` is unused once it returns. `FOPS` outlives the open files.
+        // SAFETY: `dentry` is live (type invariant). debugfs_remove waits for `read` and
+        // `write` in flight and fails later ones with -EIO, so `data` is unused after it;
+        // `FOPS` is static and outlives the open files.
         unsafe { bindings::debugfs_remove(self.dentry) };
     }
 }

@@ -562,19 +562,32 @@ unsafe fn release(vdev: *mut bindings::virtio_device) {
     let device = unsafe { Device::from_vdev(vdev) };
     device.host.stop_stats();
     device.balloon.shutdown();
-    // SAFETY: the device is bound. After the reset it raises no more interrupts, so once
-    // the statistics work is flushed again (it may have been queued by a request that
-    // raced `stop_stats`) nothing uses the queues, and they can go. Then nothing uses
-    // the `Device` any more and it is freed.
+    // SAFETY: the queues are unused: the balloon is shut down, the statistics stopped.
+    unsafe { reset_and_free_queues(vdev, device) };
+    // SAFETY: nothing uses the `Device` any more; `probe` made `priv` from a `KBox`.
     unsafe {
-        bindings::virtio_reset_device(vdev);
-        device.host.flush_stats();
-        // None if `freeze` freed them and `restore` failed to find new ones.
-        if !device.host.vq(VQ_INFLATE).is_null() {
-            bindings::ob_virtio_del_vqs(vdev);
-        }
         drop(KBox::from_raw((*vdev).priv_.cast::<Device>()));
         (*vdev).priv_ = null_mut();
+    }
+}
+
+/// Resets the device, so that no callback runs any more, waits for a
+/// statistics request that raced `stop_stats`, and frees the queues (if
+/// there are any: none after a failed `restore`).
+///
+/// # Safety
+///
+/// `device` is the bound `vdev`'s, and nothing uses its queues any more.
+unsafe fn reset_and_free_queues(vdev: *mut bindings::virtio_device, device: &Device) {
+    // SAFETY: per the function's contract; after the reset no callback uses the queues.
+    unsafe { bindings::virtio_reset_device(vdev) };
+    device.host.flush_stats();
+    if !device.host.vq(VQ_INFLATE).is_null() {
+        // SAFETY: the queues exist and nothing uses them (see above).
+        unsafe { bindings::ob_virtio_del_vqs(vdev) };
+    }
+    for vq in &device.host.vqs {
+        vq.store(null_mut(), Relaxed);
     }
 }
 
@@ -603,16 +616,8 @@ unsafe extern "C" fn freeze(vdev: *mut bindings::virtio_device) -> ffi::c_int {
     let device = unsafe { Device::from_vdev(vdev) };
     device.host.stop_stats();
     device.balloon.suspend_host();
-    // SAFETY: nobody uses the queues any more (the host channel is down and the
-    // statistics stopped); after the reset no callback runs, so they can go.
-    unsafe {
-        bindings::virtio_reset_device(vdev);
-        device.host.flush_stats();
-        bindings::ob_virtio_del_vqs(vdev);
-    }
-    for vq in &device.host.vqs {
-        vq.store(null_mut(), Relaxed);
-    }
+    // SAFETY: the queues are unused: the host channel is down, the statistics stopped.
+    unsafe { reset_and_free_queues(vdev, device) };
     0
 }
 
