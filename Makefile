@@ -5,11 +5,20 @@
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
+# KERNEL=6.12 (the default) or KERNEL=7.3 selects the test kernel
+# (scripts/kernel-env.sh); `make check` without KERNEL tests every one.
+export KERNEL
 # Build against the running kernel when its build tree has Rust support,
-# otherwise against the project's test kernel (scripts/build-kernel.sh).
+# otherwise against the selected test kernel (scripts/build-kernel.sh).
 HOST_KDIR := /lib/modules/$(shell uname -r)/build
-KDIR ?= $(if $(wildcard $(HOST_KDIR)/rust/libkernel.rmeta),$(HOST_KDIR),$(shell $(ROOT)/scripts/print-kdir.sh))
+ifneq ($(wildcard $(HOST_KDIR)/rust/libkernel.rmeta),)
+KDIR ?= $(HOST_KDIR)
 LLVM ?= 1
+else
+KDIR ?= $(shell $(ROOT)/scripts/print-kdir.sh)
+LLVM ?= $(shell $(ROOT)/scripts/print-kdir.sh llvm)
+export LIBCLANG_PATH ?= /usr/lib/llvm$(LLVM)/lib
+endif
 # KERNEL_VARIANT=kasan selects the debug kernel (scripts/kernel-kasan.config).
 export KERNEL_VARIANT
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=$(LLVM)
@@ -45,9 +54,10 @@ fmt:
 
 # Every selftest in a booted guest (after rustfmt and clippy checks);
 # T=<name>[,<name>...] runs only those test scripts. Installs what is missing, builds what is stale.
+# Every supported kernel in turn, or only KERNEL's; one summary line per
+# kernel, then the combined one.
 check:
-	@scripts/prepare.sh --lint
-	@scripts/run-guest.sh check $(T)
+	@scripts/check.sh $(T)
 
 # The bounded KASAN tier: the review regression tests and the core scenarios
 # on the KASAN kernel (scripts/kernel-kasan.config), in under 30 minutes.

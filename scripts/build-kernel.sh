@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Build the project's test kernel (cached): Debian's linux-source-6.12,
-# tinyconfig + scripts/kernel.config, LLVM=1, into a directory outside the clone.
+# Build the test kernel selected by KERNEL (cached; scripts/kernel-env.sh):
+# Debian's linux-source-<version>, tinyconfig + scripts/kernel.config +
+# scripts/kernel-<version>.config, with LLVM, into a directory outside the clone.
 set -euo pipefail
 . "$(dirname "$0")/kernel-env.sh"
 
 STAMP=$KDIR_BUILD/.offline_balloon-built
 if [ -f "$STAMP" ]; then
-	info "kernel: cached build in $KDIR_BUILD"
+	info "kernel $KERNEL: cached build in $KDIR_BUILD"
 	exit 0
 fi
 
 [ -f "$KERNEL_TARBALL" ] || die "$KERNEL_TARBALL missing: run scripts/setup.sh"
 if [ ! -f "$KERNEL_SRC/Makefile" ]; then
-	info "kernel: extracting $KERNEL_TARBALL"
+	info "kernel $KERNEL: extracting $KERNEL_TARBALL"
 	rm -rf "$KERNEL_SRC.tmp"
 	mkdir -p "$KERNEL_SRC.tmp"
 	tar -C "$KERNEL_SRC.tmp" -xf "$KERNEL_TARBALL" --strip-components=1
@@ -21,9 +22,9 @@ if [ ! -f "$KERNEL_SRC/Makefile" ]; then
 fi
 
 mkdir -p "$KDIR_BUILD"
-K=(make -C "$KERNEL_SRC" O="$KDIR_BUILD" LLVM=1 -s)
-"${K[@]}" rustavailable >/dev/null || die "Rust is not available for this kernel (make rustavailable failed)"
-info "kernel: configuring in $KDIR_BUILD"
+K=(make -C "$KERNEL_SRC" O="$KDIR_BUILD" LLVM="$KERNEL_LLVM" -s)
+"${K[@]}" rustavailable >/dev/null || die "Rust is not available for Linux $KERNEL (make rustavailable failed)"
+info "kernel $KERNEL: configuring in $KDIR_BUILD"
 "${K[@]}" tinyconfig >/dev/null
 # shellcheck disable=SC2086
 "$KERNEL_SRC/scripts/kconfig/merge_config.sh" -m -O "$KDIR_BUILD" "$KDIR_BUILD/.config" $KERNEL_FRAGMENT >/dev/null
@@ -41,8 +42,8 @@ while IFS= read -r line; do
 done < <(cat $KERNEL_FRAGMENT)
 [ ${#bad[@]} -eq 0 ] || die "Kconfig options did not stick (unmet dependencies?): ${bad[*]}"
 
-info "kernel: building bzImage and modules with $(nproc) jobs (about 9 minutes on 2 cores)"
+info "kernel $KERNEL: building bzImage and modules with $(nproc) jobs (6 to 10 minutes on 2 cores)"
 start=$(date +%s)
 "${K[@]}" -j"$(nproc)" bzImage modules
 touch "$STAMP"
-info "kernel: built in $(( $(date +%s) - start )) s"
+info "kernel $KERNEL: built in $(( $(date +%s) - start )) s"

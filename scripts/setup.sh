@@ -3,10 +3,13 @@
 # Install everything the project needs on Debian 12 (idempotent).
 # Every step is skipped when already satisfied and fails with a clear message otherwise.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/kernel-env.sh"
 
-APT_PACKAGES=(qemu-system-x86 busybox-static clang lld llvm libclang-dev flex bison bc
-	libelf-dev libssl-dev cpio xz-utils python3-venv gcc libc6-dev linux-source-6.12)
+# LLVM 14 builds Linux 6.12, LLVM 19 builds Linux 7.3 (which needs 17.0.1 or later).
+APT_PACKAGES=(qemu-system-x86 busybox-static clang lld llvm libclang-dev clang-19 lld-19 llvm-19
+	libclang-19-dev flex bison bc libelf-dev libssl-dev cpio xz-utils python3-venv gcc libc6-dev
+	debian-archive-keyring linux-source-6.12)
+# bindgen 0.73.2: Linux 6.12 needs 0.65.1 or later, Linux 7.3 0.71.1 or later.
 BINDGEN_VERSION=0.73.2
 QEMU_QMP_VERSION=0.0.6
 
@@ -39,4 +42,7 @@ if ! "$VENV/bin/python3" -c 'import qemu.qmp' 2>/dev/null; then
 	python3 -m venv "$VENV" || die "python3 -m venv $VENV failed"
 	"$VENV/bin/pip" install -q "qemu.qmp==$QEMU_QMP_VERSION" || die "pip install qemu.qmp failed"
 fi
+for k in "${KERNELS[@]}"; do
+	KERNEL=$k "$ROOT/scripts/fetch-kernel-source.sh"
+done
 info "setup: all requirements present"

@@ -2,9 +2,9 @@
 
 //! The balloon: moves offline pages in and out toward a target.
 //!
-//! Movable pages sit on a balloon compaction list (`balloon_dev_info`), so
-//! compaction and memory offlining can isolate them and migrate them through
-//! [`Balloon::migrate`], the `migratepage` hook. Frozen pages sit on the
+//! Movable pages sit on the kernel's balloon core list (`balloon_dev_info`),
+//! so compaction and memory offlining can isolate them and migrate them
+//! through [`Balloon::migrate`], the `migratepage` hook. Frozen pages sit on the
 //! balloon's own list and never move. A work item on the freezable system
 //! workqueue does one batch per run and queues itself again until the target
 //! is reached, so suspend never waits for more than one batch (or one pause of
@@ -25,9 +25,10 @@
 //!   inflate path (direct compaction), so it never waits for the channel: it
 //!   returns -EAGAIN and the core retries. While the host is down (the device
 //!   is suspended) nothing is deflated or migrated.
-//! - `balloon_dev_info.pages_lock` (spinlock, irqsave) guards the compaction
-//!   list and `isolated_pages`; the balloon compaction core takes it, and so
-//!   does [`Balloon::migrate`] when it inserts the new page.
+//! - The balloon core's spinlock (irqsave; per device in 6.12, global and
+//!   private to `mm/balloon.c` in 7.x) guards the core's list and
+//!   `isolated_pages`; the core takes it, and on 6.12 so does
+//!   [`compat::balloon_migrated`] when it inserts the new page.
 //! - `frozen` (mutex) guards the frozen pages: a frozen page is made frozen
 //!   and published on a frozen list in one critical section, and freed in
 //!   one, so the memory hotplug notifier, which takes the same lock, sees
@@ -36,6 +37,7 @@
 //! Order: `inflating` or `deflating`, then the host channel, then `frozen`.
 
 use crate::bindings;
+use crate::compat::{self, Stopwatch};
 use crate::notifiers::Notifiers;
 use crate::offline_page::{self, RefModel};
 use crate::page_list::PageList;
@@ -44,7 +46,6 @@ use core::ops::Range;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use kernel::prelude::*;
 use kernel::sync::{new_condvar, new_mutex, Arc, ArcBorrow, CondVar, Mutex};
-use kernel::time::Ktime;
 use kernel::types::Opaque;
 use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
 
@@ -115,7 +116,7 @@ impl Pfns {
 }
 
 /// The worker's inflate scratch space: movable pages not yet on the
-/// compaction list (frozen ones wait in [`Frozen::pending`]) and the PFNs of
+/// balloon core list (frozen ones wait in [`Frozen::pending`]) and the PFNs of
 /// the batch.
 struct Inflating {
     movable: PageList,
@@ -123,7 +124,7 @@ struct Inflating {
 }
 
 /// The deflate scratch space: the pages of one batch and their PFNs, and a
-/// list for the balloon compaction core to dequeue onto.
+/// list for the balloon core to dequeue onto.
 struct Deflating {
     list: PageList,
     pfns: Pfns,
@@ -149,12 +150,12 @@ struct HostState {
     up: bool,
 }
 
-/// The balloon compaction device, shared with the balloon compaction core.
+/// The balloon device, shared with the kernel's balloon core.
 #[repr(transparent)]
 struct DevInfo(Opaque<bindings::balloon_dev_info>);
 
 // SAFETY: `migratepage` is set before the balloon is shared and never changes; the list
-// and `isolated_pages` are only accessed under `pages_lock`, by the core and by the balloon.
+// and `isolated_pages` are only accessed under the balloon core's lock.
 unsafe impl Send for DevInfo {}
 // SAFETY: as for `Send`.
 unsafe impl Sync for DevInfo {}
@@ -162,7 +163,7 @@ unsafe impl Sync for DevInfo {}
 /// A balloon of offline pages.
 #[pin_data]
 pub(crate) struct Balloon {
-    /// The balloon compaction device; its `migratepage` leads to [`Balloon::migrate`].
+    /// The balloon core device; its `migratepage` leads to [`Balloon::migrate`].
     #[pin]
     dev_info: DevInfo,
     config: Config,
@@ -246,11 +247,9 @@ impl Balloon {
             }),
             GFP_KERNEL,
         )?;
-        let b = this.dev_info.0.get();
         // SAFETY: `dev_info` and `notifiers` are pinned inside the Arc and not yet shared.
         unsafe {
-            bindings::ob_balloon_devinfo_init(b);
-            (*b).migratepage = Some(migratepage);
+            compat::balloon_init(this.dev_info.0.get(), migratepage);
             this.notifiers.init();
         }
         Ok(this)
@@ -344,16 +343,10 @@ impl Balloon {
         self.target.load(Relaxed)
     }
 
-    /// Pages isolated from the compaction list by a migration in progress.
+    /// Pages isolated from the balloon core list by a migration in progress.
     pub(crate) fn isolated(&self) -> u64 {
-        let b = self.dev_info.0.get();
-        // SAFETY: `b` is initialised; `pages_lock` guards `isolated_pages`.
-        unsafe {
-            let flags = bindings::ob_spin_lock_irqsave(&raw mut (*b).pages_lock);
-            let n = (*b).isolated_pages;
-            bindings::ob_spin_unlock_irqrestore(&raw mut (*b).pages_lock, flags);
-            n as u64
-        }
+        // SAFETY: `dev_info` was initialised by `new`.
+        unsafe { compat::balloon_isolated(self.dev_info.0.get()) }
     }
 
     /// Sets the target size in pages and lets the worker move toward it.
@@ -478,7 +471,7 @@ impl Balloon {
     /// about (at or above [`Host::pfn_limit`]) are freed at once.
     fn inflate(&self, want: usize) -> usize {
         let want = want.min(self.config.batch);
-        let start = Ktime::ktime_get();
+        let start = Stopwatch::start();
         let mut inflating = self.inflating.lock();
         let Inflating { movable, pfns } = &mut *inflating;
         let limit = self.host.pfn_limit();
@@ -558,7 +551,7 @@ impl Balloon {
     /// shutting down).
     fn deflate(&self, want: usize) -> usize {
         let want = want.min(self.config.batch);
-        let start = Ktime::ktime_get();
+        let start = Stopwatch::start();
         let mut deflating = self.deflating.lock();
         let Deflating {
             list,
@@ -633,11 +626,10 @@ impl Balloon {
         }
     }
 
-    fn account(&self, pages: &AtomicU64, ns: &AtomicU64, n: usize, start: Ktime) {
+    fn account(&self, pages: &AtomicU64, ns: &AtomicU64, n: usize, start: Stopwatch) {
         if n > 0 {
-            let elapsed = Ktime::ktime_get().to_ns() - start.to_ns();
             pages.fetch_add(n as u64, Relaxed);
-            ns.fetch_add(elapsed.max(0) as u64, Relaxed);
+            ns.fetch_add(start.elapsed_ns(), Relaxed);
         }
     }
 
@@ -665,8 +657,9 @@ impl Balloon {
         Some(HostGuard { balloon: self })
     }
 
-    /// Balloon compaction moves the inflated page `old` to `new`: put `new` on
-    /// the compaction list in place of `old`, and tell the host.
+    /// Balloon migration moves the inflated page `old` to `new`: tell the
+    /// host, then let the kernel's balloon core put `new` in `old`'s place
+    /// (on 6.12 the driver does part of that: see [`compat::balloon_migrated`]).
     ///
     /// # Safety
     ///
@@ -685,30 +678,12 @@ impl Balloon {
             self.stats.migrate_failed_total.fetch_add(1, Relaxed);
             return EAGAIN.to_errno();
         };
-        let b = self.dev_info.0.get();
-        // SAFETY: per the function's contract. The balloon takes its own reference on
-        // `new` and puts it on the compaction list in place of the isolated `old`,
-        // under `pages_lock` as the balloon compaction core requires.
-        unsafe {
-            bindings::ob_get_page(new);
-            offline_page::migrate_offline_page(new, old);
-            let flags = bindings::ob_spin_lock_irqsave(&raw mut (*b).pages_lock);
-            bindings::ob_balloon_page_insert(b, new);
-            (*b).isolated_pages -= 1;
-            bindings::ob_count_vm_event(bindings::vm_event_item_BALLOON_MIGRATE);
-            bindings::ob_spin_unlock_irqrestore(&raw mut (*b).pages_lock, flags);
-        }
         self.host.inflate(&pfns[..1]);
         self.host.deflate(&pfns[1..]);
         drop(host);
-        // SAFETY: `old` is locked and off every list; finalizing it and dropping the
-        // balloon's reference leaves it to the migration core, which frees it.
-        unsafe {
-            bindings::ob_balloon_page_finalize(old);
-            bindings::ob_put_page(old);
-        }
         self.stats.migrated_total.fetch_add(1, Relaxed);
-        bindings::OB_MIGRATEPAGE_SUCCESS
+        // SAFETY: per the function's contract.
+        unsafe { compat::balloon_migrated(self.dev_info.0.get(), new, old) }
     }
 }
 
@@ -746,7 +721,7 @@ impl Drop for HostGuard<'_> {
 ///
 /// # Safety
 ///
-/// Called by the balloon compaction core with `b_dev_info` the `dev_info` of a
+/// Called by the kernel's balloon core with `b_dev_info` the `dev_info` of a
 /// live [`Balloon`] (a balloon outlives its pages: `shutdown` waits for
 /// isolated ones), `page` one of its isolated pages and `newpage` the
 /// destination, both locked.

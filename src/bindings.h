@@ -4,7 +4,6 @@
  * Run through bindgen by Kbuild into src/bindings_generated.rs; the items
  * taken are listed in Kbuild. Never compiled as C.
  */
-#include <linux/balloon_compaction.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/fs.h>
@@ -25,7 +24,6 @@
 /* Constants from macros bindgen cannot evaluate. */
 const gfp_t OB_GFP_MOVABLE = GFP_HIGHUSER_MOVABLE | __GFP_NOMEMALLOC | __GFP_NORETRY | __GFP_NOWARN;
 const gfp_t OB_GFP_UNMOVABLE = GFP_HIGHUSER | __GFP_NOMEMALLOC | __GFP_NORETRY | __GFP_NOWARN;
-const int OB_MIGRATEPAGE_SUCCESS = MIGRATEPAGE_SUCCESS;
 const gfp_t OB_GFP_KERNEL = GFP_KERNEL;
 const gfp_t OB_GFP_RECLAIM = __GFP_RECLAIM;
 const unsigned int OB_MAX_PAGE_ORDER = MAX_PAGE_ORDER;

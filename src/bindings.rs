@@ -27,3 +27,7 @@ type __kernel_ssize_t = isize;
 type __kernel_ptrdiff_t = isize;
 
 include!("bindings_generated.rs");
+
+/// The signature of `balloon_dev_info.migratepage` (the same on every supported kernel).
+pub(crate) type MigratePage =
+    unsafe extern "C" fn(*mut balloon_dev_info, *mut page, *mut page, migrate_mode) -> ffi::c_int;

@@ -11,7 +11,6 @@ use core::fmt;
 use core::marker::PhantomData;
 use kernel::prelude::*;
 use kernel::sync::Arc;
-use kernel::uaccess::UserSlice;
 
 /// Largest text a file shows.
 pub(crate) const SHOW_MAX: usize = 1024;
@@ -232,7 +231,7 @@ unsafe extern "C" fn write(
     }
     let mut input = [0u8; STORE_MAX];
     let input = &mut input[..count];
-    if let Err(e) = UserSlice::new(buf as usize, count)
+    if let Err(e) = crate::compat::user_slice(buf, count)
         .reader()
         .read_slice(input)
     {

@@ -6,10 +6,10 @@
 //! balloon's `inflate_ns_per_page` and `deflate_ns_per_page` with it.
 
 use crate::bindings;
+use crate::compat::Stopwatch;
 use core::ptr::NonNull;
 use kernel::prelude::*;
 use kernel::sync::{new_mutex, Mutex};
-use kernel::time::Ktime;
 use kernel::types::Opaque;
 
 /// Largest run: 4 GiB of pages.
@@ -61,7 +61,7 @@ impl Floor {
     pub(crate) fn run(&self, pages: u64) {
         let mut state = self.state.lock();
         let head = state.0.get();
-        let start = Ktime::ktime_get();
+        let clock = Stopwatch::start();
         let mut n = 0;
         while n < pages {
             // SAFETY: plain page allocation with the balloon's GFP mask.
@@ -74,18 +74,18 @@ impl Floor {
             unsafe { bindings::ob_page_list_push(head, page.as_ptr()) };
             n += 1;
         }
-        let allocated = Ktime::ktime_get();
+        let allocated = clock.elapsed_ns();
         // SAFETY: `head` holds exactly the pages allocated above.
         while let Some(page) = NonNull::new(unsafe { bindings::ob_page_list_pop(head) }) {
             // SAFETY: the page is ours and off the list.
             unsafe { bindings::ob_free_page(page.as_ptr()) };
         }
-        let freed = Ktime::ktime_get();
-        let per_page = |ns: i64| (ns.max(0) as u64).checked_div(n).unwrap_or(0);
+        let freed = clock.elapsed_ns();
+        let per_page = |ns: u64| ns.checked_div(n).unwrap_or(0);
         state.1 = FloorResult {
             pages: n,
-            alloc_ns: per_page(allocated.to_ns() - start.to_ns()),
-            free_ns: per_page(freed.to_ns() - allocated.to_ns()),
+            alloc_ns: per_page(allocated),
+            free_ns: per_page(freed.saturating_sub(allocated)),
         };
     }
 }

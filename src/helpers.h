@@ -7,7 +7,7 @@
 #ifndef OFFLINE_BALLOON_HELPERS_H
 #define OFFLINE_BALLOON_HELPERS_H
 
-#include <linux/balloon_compaction.h>
+#include "compat/compat.h"
 #include <linux/gfp.h>
 #include <linux/memory.h>
 #include <linux/mm.h>
@@ -27,15 +27,11 @@ unsigned int ob_param_order(void);
 struct page *ob_alloc_pages(gfp_t gfp, unsigned int order);
 void ob_free_page(struct page *page);
 void ob_set_page_offline(struct page *page);
-void ob_clear_page_offline(struct page *page);
 bool ob_page_offline(struct page *page);
 int ob_page_count(struct page *page);
-void ob_get_page(struct page *page);
-void ob_put_page(struct page *page);
 bool ob_page_ref_freeze(struct page *page, int count);
 void ob_page_ref_unfreeze(struct page *page, int count);
 unsigned long ob_page_to_pfn(struct page *page);
-bool ob_page_same_zone(struct page *a, struct page *b);
 unsigned long ob_totalram_pages(void);
 
 /*
@@ -52,13 +48,8 @@ bool ob_list_empty(struct list_head *list);
 void ob_page_list_push(struct list_head *list, struct page *page);
 struct page *ob_page_list_pop(struct list_head *list);
 
-/* Balloon compaction. */
+/* The balloon core (more in compat/). */
 void ob_balloon_devinfo_init(struct balloon_dev_info *b_dev_info);
-void ob_balloon_page_insert(struct balloon_dev_info *b_dev_info, struct page *page);
-void ob_balloon_page_finalize(struct page *page);
-unsigned long ob_spin_lock_irqsave(spinlock_t *lock);
-void ob_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
-void ob_count_vm_event(enum vm_event_item item);
 
 /* Memory hotplug notifiers (static inline stubs without CONFIG_MEMORY_HOTPLUG). */
 int ob_register_memory_notifier(struct notifier_block *nb);

@@ -5,7 +5,7 @@
 //! Inflated pages come from [`offline_page`]: taken from the buddy allocator,
 //! marked PageOffline and taken out of the managed page count. Movable ones
 //! can be migrated by compaction and memory offlining through the balloon
-//! compaction hooks ([`balloon`]). The host drives the balloon through the
+//! core's migration hooks ([`balloon`]). The host drives the balloon through the
 //! virtio balloon device ([`virtio`]), or, with `simulate=1`, debugfs does
 //! ([`simulate`]). Statistics and control live under
 //! `/sys/kernel/debug/offline_balloon/` ([`control`]).
@@ -19,6 +19,9 @@ use kernel::prelude::*;
 
 mod balloon;
 mod bindings;
+#[cfg_attr(ob_compat = "linux_6_12", path = "compat/linux_6_12.rs")]
+#[cfg_attr(ob_compat = "linux_7_3", path = "compat/linux_7_3.rs")]
+mod compat;
 mod control;
 mod debugfs;
 mod floor;
@@ -32,7 +35,6 @@ mod virtio;
 module! {
     type: OfflineBalloon,
     name: "offline_balloon",
-    author: "offline_balloon developers",
     description: "PageOffline-aware memory balloon driver",
     license: "GPL",
     alias: ["virtio:d00000005v*"],

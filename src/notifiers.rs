@@ -10,7 +10,7 @@
 //!   `__offline_isolated_pages()` would hit its `BUG_ON`s), and once it is
 //!   offline the balloon forgets them ([`Balloon::memory_going_offline`],
 //!   [`Balloon::memory_offline`]). Movable pages need nothing: offlining
-//!   migrates them through balloon compaction.
+//!   migrates them through the balloon core.
 //!
 //! Both chains are blocking notifier chains: a callback runs under the chain's
 //! rwsem (read), and unregistering takes it for writing, so once

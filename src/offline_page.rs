@@ -43,11 +43,16 @@
 //!
 //! # Accounting
 //!
-//! Every page handed out is taken out of its zone's managed pages (MemTotal
-//! drops by 4 KiB) and put back when freed; a migration between zones moves
-//! the count with the page ([`migrate_offline_page`]).
+//! Every page handed out is out of its zone's managed pages (MemTotal drops
+//! by 4 KiB) until it is freed. Who moves the count depends on the kernel
+//! ([`compat::CORE_COUNTS_MOVABLE`]): on 6.12 these helpers do for every page
+//! and the balloon's `migratepage` moves it between zones; on 7.x the balloon
+//! core does for movable pages, when they enter and leave its list and when
+//! they migrate, so a movable page is out of the count exactly while it is
+//! in the balloon, and these helpers count only frozen pages.
 
 use crate::bindings;
+use crate::compat;
 use core::ptr::NonNull;
 
 /// How an offline page's refcount is kept; see the [module documentation](self).
@@ -65,7 +70,8 @@ pub(crate) enum RefModel {
 /// # Invariants
 ///
 /// `page` points to an order-0 page that nobody else owns. It is PageOffline,
-/// was subtracted from the managed page count, and its refcount is 1 for
+/// out of the managed page count (or counted by the balloon core, see
+/// [Accounting](self#accounting)), and its refcount is 1 for
 /// [`RefModel::Movable`] or frozen at 0 for [`RefModel::Frozen`] (then it is
 /// also skippable). It is not never-onlined.
 pub(crate) struct OfflinePage {
@@ -95,7 +101,7 @@ impl OfflinePage {
         core::mem::forget(self);
     }
 
-    /// Gives up ownership, e.g. to the balloon compaction core; see [`Self::from_raw`].
+    /// Gives up ownership, e.g. to the kernel's balloon core; see [`Self::from_raw`].
     pub(crate) fn into_raw(self) -> *mut bindings::page {
         let page = self.page.as_ptr();
         core::mem::forget(self);
@@ -109,10 +115,10 @@ impl OfflinePage {
     /// `page` must come from [`Self::into_raw`] of an `OfflinePage` with the same
     /// `model` (or be a page that replaced one through balloon migration), and the
     /// caller must own it again: nobody else may use it any more. Its PageOffline
-    /// type may have been cleared by `balloon_page_finalize()`.
+    /// type may have been cleared by `balloon_page_finalize()` (Linux 6.12).
     pub(crate) unsafe fn from_raw(page: NonNull<bindings::page>, model: RefModel) -> Self {
         // INVARIANT: the caller hands back a page this type owned, in the same model.
-        // A cleared PageOffline type (balloon_page_finalize) is set again here.
+        // A cleared PageOffline type (6.12's balloon_page_finalize) is set again here.
         // SAFETY: the caller owns `page` exclusively.
         unsafe { bindings::ob_set_page_offline(page.as_ptr()) };
         Self { page, model }
@@ -175,13 +181,18 @@ impl FreshBlock {
     }
 
     /// Makes every page of the block an offline page of the block's model and
-    /// passes it to `f`, and takes the block out of the managed page count.
+    /// passes it to `f`, and takes the block out of the managed page count
+    /// (unless the balloon core does: see [Accounting](self#accounting)).
     pub(crate) fn take(self, mut f: impl FnMut(OfflinePage)) {
         let nr = 1usize << self.order;
         let (head, model) = (self.head, self.model);
         core::mem::forget(self);
-        // SAFETY: the block is ours; the memory map of a buddy block is contiguous.
-        unsafe { bindings::adjust_managed_page_count(head.as_ptr(), -(nr as kernel::ffi::c_long)) };
+        if counts_here(model) {
+            // SAFETY: the block is ours; the memory map of a buddy block is contiguous.
+            unsafe {
+                bindings::adjust_managed_page_count(head.as_ptr(), -(nr as kernel::ffi::c_long))
+            };
+        }
         for i in 0..nr {
             // SAFETY: `i < nr`, inside the block's memory map.
             let page = unsafe { NonNull::new_unchecked(head.as_ptr().add(i)) };
@@ -240,28 +251,18 @@ fn free_page(page: NonNull<bindings::page>, model: RefModel) {
             bindings::ob_page_ref_unfreeze(p, 1);
         }
     }
-    // SAFETY: we own `p` with refcount 1. PageOffline must be cleared before freeing in
-    // 6.12, then the page goes back to the managed count and the buddy allocator.
+    // SAFETY: we own `p` with refcount 1: it goes back to the managed count (unless the
+    // balloon core put it back when it left its list) and to the buddy allocator.
     unsafe {
-        bindings::ob_clear_page_offline(p);
-        bindings::adjust_managed_page_count(p, 1);
-        bindings::ob_free_page(p);
+        if counts_here(model) {
+            bindings::adjust_managed_page_count(p, 1);
+        }
+        bindings::ob_free_offline_page(p);
     }
 }
 
-/// Moves the managed page count from `old` to `new` when balloon compaction
-/// replaces the movable offline page `old` with `new`.
-///
-/// # Safety
-///
-/// `old` must be a movable offline page being migrated to `new`, both locked
-/// by the migration core.
-pub(crate) unsafe fn migrate_offline_page(new: *mut bindings::page, old: *mut bindings::page) {
-    // SAFETY: both pages are valid and locked by the caller.
-    unsafe {
-        if !bindings::ob_page_same_zone(new, old) {
-            bindings::adjust_managed_page_count(old, 1);
-            bindings::adjust_managed_page_count(new, -1);
-        }
-    }
+/// Whether these helpers move pages of `model` in and out of the managed page
+/// count, rather than the balloon core; see [Accounting](self#accounting).
+fn counts_here(model: RefModel) -> bool {
+    model == RefModel::Frozen || !compat::CORE_COUNTS_MOVABLE
 }

@@ -61,7 +61,7 @@ impl PageList {
         Some(unsafe { OfflinePage::from_raw(page, self.model) })
     }
 
-    /// Moves every page onto the balloon compaction list of `b_dev_info`,
+    /// Moves every page onto the balloon core list of `b_dev_info`,
     /// which owns them from then on. Returns how many there were.
     ///
     /// # Safety
@@ -79,7 +79,7 @@ impl PageList {
         n
     }
 
-    /// Takes up to `n` pages off the balloon compaction list of `b_dev_info`
+    /// Takes up to `n` pages off the balloon core list of `b_dev_info`
     /// (skipping locked and isolated ones) onto this list. Returns how many.
     ///
     /// # Safety

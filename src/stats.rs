@@ -8,7 +8,7 @@ use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 /// Counters of one balloon. Page counts are in 4 KiB pages.
 #[derive(Default)]
 pub(crate) struct Stats {
-    /// Inflated pages with refcount 1 (on the balloon compaction list, isolated,
+    /// Inflated pages with refcount 1 (on the balloon core list, isolated,
     /// or in a batch), counted from their allocation to their release.
     pub(crate) movable_pages: AtomicU64,
     /// Inflated pages with a frozen refcount (on the balloon's own list or in
@@ -18,7 +18,7 @@ pub(crate) struct Stats {
     pub(crate) inflated_total: AtomicU64,
     /// Pages ever deflated.
     pub(crate) deflated_total: AtomicU64,
-    /// Pages moved by balloon compaction (compaction, memory offlining).
+    /// Pages moved by balloon migration (compaction, memory offlining).
     pub(crate) migrated_total: AtomicU64,
     /// Migrations refused with -EAGAIN because the host channel was busy.
     pub(crate) migrate_failed_total: AtomicU64,

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Linux 6.12: balloon compaction (mm/balloon_compaction.c) with a per-device
+ * pages_lock; the driver's migratepage inserts the new page, fixes up the
+ * managed page count and finalizes the old page itself.
+ */
+#ifndef OFFLINE_BALLOON_LINUX_6_12_H
+#define OFFLINE_BALLOON_LINUX_6_12_H
+
+#include <linux/balloon_compaction.h>
+#include <linux/mm.h>
+
+void ob_balloon_page_insert(struct balloon_dev_info *b_dev_info, struct page *page);
+void ob_balloon_page_finalize(struct page *page);
+unsigned long ob_spin_lock_irqsave(spinlock_t *lock);
+void ob_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
+void ob_count_vm_event(enum vm_event_item item);
+void ob_get_page(struct page *page);
+void ob_put_page(struct page *page);
+bool ob_page_same_zone(struct page *a, struct page *b);
+/* A page must not be PageOffline when it goes back to the buddy. */
+void ob_free_offline_page(struct page *page);
+
+#endif
