@@ -11,7 +11,7 @@
 
 # Every supported kernel, the default first.
 KERNELS=(6.12 7.3)
-KERNEL=${KERNEL:-${KERNELS[0]}}
+export KERNEL=${KERNEL:-${KERNELS[0]}}
 case "$KERNEL" in
 6.12)
 	# From bookworm, installed by apt.

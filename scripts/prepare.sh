@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Everything before booting a guest: install requirements, build (or reuse) the
-# test kernel, and build the module against it. With --lint: rustfmt check,
+# selected test kernel (KERNEL, see kernel-env.sh), and build the module against it. With --lint: rustfmt check,
 # clippy, and warnings as errors.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/kernel-env.sh"
 
 "$ROOT/scripts/setup.sh"
 "$ROOT/scripts/build-kernel.sh"
-KDIR=$("$ROOT/scripts/print-kdir.sh")
+KDIR=$KDIR_BUILD
 if [ "${1:-}" = --lint ]; then
 	info "lint: rustfmt --check"
 	rustfmt --check --edition 2021 --config-path "$KDIR/source/.rustfmt.toml" "$ROOT"/src/main.rs ||

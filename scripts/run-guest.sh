@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Boot the test kernel in QEMU with the module and selftests.
+# Boot the selected test kernel (KERNEL, see kernel-env.sh) in QEMU with the
+# module and selftests.
 # Usage: run-guest.sh check|run|bench|shell [TEST]
 # Environment: OB_ACCEL=kvm to try KVM (hangs on these machines; TCG is the
 # default), OB_MEM (MiB, 1024), OB_SMP (2), OB_TIMEOUT (seconds), OB_APPEND
 # (extra kernel parameters), OB_QEMU_ARGS (extra QEMU arguments).
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/kernel-env.sh"
 mode=${1:?usage: run-guest.sh check|run|bench|shell [TEST]}
 test=${2:-}
 
-KDIR=$("$ROOT/scripts/print-kdir.sh")
+KDIR=$KDIR_BUILD
 [ -f "$KDIR/arch/x86/boot/bzImage" ] || die "no test kernel in $KDIR: run 'make kernel'"
 [ -f "$ROOT/offline_balloon.ko" ] || die "offline_balloon.ko missing: run 'make'"
-mkdir -p "$CACHE/logs"
-export OB_LOG_DIR=${OB_LOG_DIR:-$CACHE/logs}
+export OB_LOG_DIR=${OB_LOG_DIR:-$CACHE/logs/linux-$KERNEL}
+mkdir -p "$OB_LOG_DIR"
 work=$(mktemp -d /tmp/offline_balloon.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 "$ROOT/scripts/mkinitramfs.sh" "$KDIR" "$work/initrd.gz"

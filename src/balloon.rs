@@ -733,7 +733,8 @@ unsafe extern "C" fn migratepage(
 ) -> kernel::ffi::c_int {
     // SAFETY: `dev_info` is a transparent wrapper of the `balloon_dev_info` the core
     // passes, embedded in a live `Balloon` per the function's contract.
-    let balloon = unsafe { &*kernel::container_of!(b_dev_info, Balloon, dev_info) };
+    let balloon =
+        unsafe { &*kernel::container_of!(b_dev_info.cast::<DevInfo>(), Balloon, dev_info) };
     // SAFETY: per the function's contract.
     unsafe { balloon.migrate(newpage, page) }
 }

@@ -42,11 +42,7 @@ fn parse_pages(name: &str, input: &[u8]) -> Result<u64> {
     })?;
     let text = text.strip_suffix('\n').unwrap_or(text);
     text.parse().map_err(|_| {
-        pr_err!(
-            "{}: '{}' is not a decimal page count\n",
-            name,
-            text.escape_debug()
-        );
+        pr_err!("{}: {:?} is not a decimal page count\n", name, text);
         EINVAL
     })
 }

@@ -67,15 +67,9 @@ struct Fops(bindings::file_operations);
 unsafe impl Sync for Fops {}
 
 static FOPS: Fops = Fops(bindings::file_operations {
-    // SAFETY: `__this_module` is the module's `struct module`, which the module loader
-    // sets up before any code of the module runs and frees after it unloads; the
-    // same declaration as `module!` uses for `THIS_MODULE`.
-    owner: unsafe {
-        extern "C" {
-            static __this_module: kernel::types::Opaque<kernel::bindings::module>;
-        }
-        __this_module.get().cast()
-    },
+    // The module's `struct module`, which the module loader sets up before any code of
+    // the module runs and frees after it unloads (what `THIS_MODULE` points to).
+    owner: (&raw mut kernel::bindings::__this_module).cast(),
     open: Some(bindings::simple_open),
     llseek: Some(bindings::default_llseek),
     read: Some(read),
@@ -135,7 +129,7 @@ impl<T: Files> Dir<T> {
             // SAFETY: `dir.dentry` is live; `private` is a heap object that lives as long
             // as `dir`, whose drop removes the file first; `FOPS` is static.
             let dentry = unsafe {
-                bindings::debugfs_create_file(
+                bindings::ob_debugfs_create_file(
                     file.as_char_ptr(),
                     *mode,
                     dir.dentry,

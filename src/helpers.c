@@ -59,6 +59,9 @@ void ob_init_waitqueue_head(struct wait_queue_head *wq) { init_waitqueue_head(wq
 void ob_wake_up(struct wait_queue_head *wq) { wake_up(wq); }
 void ob_wait_for_used_buf(struct wait_queue_head *wq, struct virtqueue *vq) { unsigned int len; wait_event(*wq, virtqueue_get_buf(vq, &len)); }
 
+struct dentry *ob_debugfs_create_file(const char *name, umode_t mode, struct dentry *parent, void *data,
+				      const struct file_operations *fops) { return debugfs_create_file(name, mode, parent, data, fops); }
+
 unsigned long ob_node_page_state(enum node_stat_item item) { return global_node_page_state(item); }
 
 int ob_register_virtio_driver(struct virtio_driver *drv) { return register_virtio_driver(drv); }

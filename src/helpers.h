@@ -8,6 +8,7 @@
 #define OFFLINE_BALLOON_HELPERS_H
 
 #include "compat/compat.h"
+#include <linux/debugfs.h>
 #include <linux/gfp.h>
 #include <linux/memory.h>
 #include <linux/mm.h>
@@ -60,6 +61,10 @@ void ob_cond_resched(void);
 void ob_init_waitqueue_head(struct wait_queue_head *wq);
 void ob_wake_up(struct wait_queue_head *wq);
 void ob_wait_for_used_buf(struct wait_queue_head *wq, struct virtqueue *vq);
+
+/* debugfs (a _Generic macro in 7.x). */
+struct dentry *ob_debugfs_create_file(const char *name, umode_t mode, struct dentry *parent, void *data,
+				      const struct file_operations *fops);
 
 /* Memory statistics. */
 unsigned long ob_node_page_state(enum node_stat_item item);

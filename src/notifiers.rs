@@ -130,7 +130,13 @@ unsafe extern "C" fn oom_notify(
     data: *mut ffi::c_void,
 ) -> ffi::c_int {
     // SAFETY: `nb` is the `oom` block (a transparent `Opaque`) of a live balloon.
-    let balloon = unsafe { &*kernel::container_of!(nb, Balloon, notifiers.oom) };
+    let balloon = unsafe {
+        &*kernel::container_of!(
+            nb.cast::<Opaque<bindings::notifier_block>>(),
+            Balloon,
+            notifiers.oom
+        )
+    };
     let freed = balloon.oom_deflate();
     // SAFETY: `data` points to the chain's count of freed pages.
     unsafe { *data.cast::<ffi::c_ulong>() += freed as ffi::c_ulong };
@@ -149,7 +155,13 @@ unsafe extern "C" fn memory_notify(
     data: *mut ffi::c_void,
 ) -> ffi::c_int {
     // SAFETY: `nb` is the `memory` block (a transparent `Opaque`) of a live balloon.
-    let balloon = unsafe { &*kernel::container_of!(nb, Balloon, notifiers.memory) };
+    let balloon = unsafe {
+        &*kernel::container_of!(
+            nb.cast::<Opaque<bindings::notifier_block>>(),
+            Balloon,
+            notifiers.memory
+        )
+    };
     // SAFETY: `data` points to the event's `struct memory_notify`.
     let arg = unsafe { &*data.cast::<bindings::memory_notify>() };
     let pfns = arg.start_pfn as u64..(arg.start_pfn + arg.nr_pages) as u64;

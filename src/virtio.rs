@@ -20,6 +20,7 @@
 
 use crate::balloon::{Balloon, Config, Host};
 use crate::bindings;
+use crate::compat;
 use crate::control::Control;
 use crate::debugfs;
 use core::ptr::null_mut;
@@ -223,7 +224,7 @@ impl VirtioHost {
                     self.vq(vq),
                     &mut sg,
                     1,
-                    self as *const Self as *mut ffi::c_void,
+                    core::ptr::from_ref(self).cast_mut().cast::<ffi::c_void>(),
                     bindings::OB_GFP_KERNEL,
                 );
                 if err != 0 {
@@ -259,6 +260,7 @@ impl VirtioHost {
             )
         };
         let bytes = |pages: u64| pages * bindings::OB_PAGE_SIZE as u64;
+        let reclaim = compat::Reclaim::read(events);
         let values = [
             (
                 bindings::VIRTIO_BALLOON_S_SWAP_IN,
@@ -283,19 +285,19 @@ impl VirtioHost {
             (bindings::VIRTIO_BALLOON_S_ALLOC_STALL, stall),
             (
                 bindings::VIRTIO_BALLOON_S_ASYNC_SCAN,
-                bytes(ev(bindings::vm_event_item_PGSCAN_KSWAPD)),
+                bytes(reclaim.kswapd_scan),
             ),
             (
                 bindings::VIRTIO_BALLOON_S_DIRECT_SCAN,
-                bytes(ev(bindings::vm_event_item_PGSCAN_DIRECT)),
+                bytes(reclaim.direct_scan),
             ),
             (
                 bindings::VIRTIO_BALLOON_S_ASYNC_RECLAIM,
-                bytes(ev(bindings::vm_event_item_PGSTEAL_KSWAPD)),
+                bytes(reclaim.kswapd_steal),
             ),
             (
                 bindings::VIRTIO_BALLOON_S_DIRECT_RECLAIM,
-                bytes(ev(bindings::vm_event_item_PGSTEAL_DIRECT)),
+                bytes(reclaim.direct_steal),
             ),
             (
                 bindings::VIRTIO_BALLOON_S_MEMFREE,
@@ -344,7 +346,7 @@ impl VirtioHost {
                 vq,
                 &mut sg,
                 1,
-                self as *const Self as *mut ffi::c_void,
+                core::ptr::from_ref(self).cast_mut().cast::<ffi::c_void>(),
                 bindings::OB_GFP_KERNEL,
             )
         };
@@ -399,7 +401,7 @@ impl Host for VirtioHost {
 
     fn target(&self) -> Option<u64> {
         // SAFETY: `vdev` is live; reading `num_pages` is a config space read.
-        let num_pages = unsafe { bindings::ob_virtio_balloon_num_pages(self.vdev) } as u64;
+        let num_pages = u64::from(unsafe { bindings::ob_virtio_balloon_num_pages(self.vdev) });
         // Round up to whole guest pages, as virtio_balloon does.
         Some(num_pages.div_ceil(PFNS_PER_PAGE as u64))
     }

@@ -100,3 +100,25 @@ pub(crate) unsafe fn balloon_migrated(
     }
     0
 }
+
+/// Pages scanned and reclaimed by kswapd and by direct reclaim, for the
+/// virtio balloon statistics.
+pub(crate) struct Reclaim {
+    pub(crate) kswapd_scan: u64,
+    pub(crate) direct_scan: u64,
+    pub(crate) kswapd_steal: u64,
+    pub(crate) direct_steal: u64,
+}
+
+impl Reclaim {
+    /// Reads them from `events`, filled by `all_vm_events()`: VM events in 6.12.
+    pub(crate) fn read(events: &[kernel::ffi::c_ulong]) -> Self {
+        let ev = |item: bindings::vm_event_item| events[item as usize] as u64;
+        Self {
+            kswapd_scan: ev(bindings::vm_event_item_PGSCAN_KSWAPD),
+            direct_scan: ev(bindings::vm_event_item_PGSCAN_DIRECT),
+            kswapd_steal: ev(bindings::vm_event_item_PGSTEAL_KSWAPD),
+            direct_steal: ev(bindings::vm_event_item_PGSTEAL_DIRECT),
+        }
+    }
+}

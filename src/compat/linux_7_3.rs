@@ -80,3 +80,28 @@ pub(crate) unsafe fn balloon_migrated(
 ) -> i32 {
     0
 }
+
+/// Pages scanned and reclaimed by kswapd and by direct reclaim, for the
+/// virtio balloon statistics.
+pub(crate) struct Reclaim {
+    pub(crate) kswapd_scan: u64,
+    pub(crate) direct_scan: u64,
+    pub(crate) kswapd_steal: u64,
+    pub(crate) direct_steal: u64,
+}
+
+impl Reclaim {
+    /// Reads them from the node statistics, where 7.x keeps them (`events`,
+    /// the VM events, no longer has them).
+    pub(crate) fn read(_events: &[kernel::ffi::c_ulong]) -> Self {
+        // SAFETY: plain reads of global counters.
+        let node =
+            |item: bindings::node_stat_item| unsafe { bindings::ob_node_page_state(item) } as u64;
+        Self {
+            kswapd_scan: node(bindings::node_stat_item_PGSCAN_KSWAPD),
+            direct_scan: node(bindings::node_stat_item_PGSCAN_DIRECT),
+            kswapd_steal: node(bindings::node_stat_item_PGSTEAL_KSWAPD),
+            direct_steal: node(bindings::node_stat_item_PGSTEAL_DIRECT),
+        }
+    }
+}
