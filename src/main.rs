@@ -19,8 +19,6 @@ use kernel::prelude::*;
 
 mod balloon;
 mod bindings;
-#[cfg_attr(ob_compat = "linux_6_12", path = "compat/linux_6_12.rs")]
-#[cfg_attr(ob_compat = "linux_7_3", path = "compat/linux_7_3.rs")]
 mod compat;
 mod control;
 mod debugfs;

@@ -1,31 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The kernel-version layer for Linux 6.12 (see `compat.h` for the C side).
+//! [`super`] for Linux 6.12 (C side: `linux_6_12.h`).
 //!
 //! Balloon compaction (`mm/balloon_compaction.c`) guards each device's list
 //! with its own `pages_lock` and leaves most of a migration to the driver:
 //! its `migratepage` takes a reference on the new page, inserts it, fixes up
 //! the managed page count across zones, counts `BALLOON_MIGRATE`, and
-//! finalizes and releases the old page. Dequeueing clears PageOffline, and a
-//! page must not be PageOffline when it is freed.
+//! finalizes and releases the old page. It never moves the managed page
+//! count. Dequeueing clears PageOffline, and a page must not be PageOffline
+//! when it is freed.
 
+use super::Reclaim;
 use crate::bindings;
-use kernel::time::Ktime;
 use kernel::uaccess::UserSlice;
 
-/// Measures elapsed time on the monotonic clock.
-pub(crate) struct Stopwatch(Ktime);
+pub(super) type Instant = kernel::time::Ktime;
 
-impl Stopwatch {
-    /// Starts measuring now.
-    pub(crate) fn start() -> Self {
-        Self(Ktime::ktime_get())
-    }
+pub(super) fn now() -> Instant {
+    Instant::ktime_get()
+}
 
-    /// Nanoseconds since [`Self::start`].
-    pub(crate) fn elapsed_ns(&self) -> u64 {
-        (Ktime::ktime_get().to_ns() - self.0.to_ns()).max(0) as u64
-    }
+pub(super) fn ns_since(start: &Instant) -> u64 {
+    (Instant::ktime_get().to_ns() - start.to_ns()).max(0) as u64
 }
 
 /// The user memory of a `write` call.
@@ -37,27 +33,18 @@ pub(crate) fn user_slice(buf: *const kernel::ffi::c_char, len: usize) -> UserSli
 /// page count: in 6.12 the driver does (here: [`crate::offline_page`]).
 pub(crate) const CORE_COUNTS_MOVABLE: bool = false;
 
-/// Initialises the balloon device `b`, whose migrations go to `migratepage`.
+/// Nothing to tell the balloon core: it has no `adjust_managed_page_count`.
 ///
 /// # Safety
 ///
-/// `b` points to a pinned `balloon_dev_info` that nobody else uses yet.
-pub(crate) unsafe fn balloon_init(
-    b: *mut bindings::balloon_dev_info,
-    migratepage: bindings::MigratePage,
-) {
-    // SAFETY: per the function's contract.
-    unsafe {
-        bindings::ob_balloon_devinfo_init(b);
-        (*b).migratepage = Some(migratepage);
-    }
-}
+/// None needed; `unsafe` as on the other kernels.
+pub(super) unsafe fn set_core_accounting(_b: *mut bindings::balloon_dev_info) {}
 
 /// Pages of `b` isolated by migrations in progress.
 ///
 /// # Safety
 ///
-/// `b` is a live balloon device initialised by [`balloon_init`].
+/// `b` is a live balloon device initialised by [`super::balloon_init`].
 pub(crate) unsafe fn balloon_isolated(b: *mut bindings::balloon_dev_info) -> u64 {
     // SAFETY: `pages_lock` guards `isolated_pages`.
     unsafe {
@@ -101,24 +88,13 @@ pub(crate) unsafe fn balloon_migrated(
     0
 }
 
-/// Pages scanned and reclaimed by kswapd and by direct reclaim, for the
-/// virtio balloon statistics.
-pub(crate) struct Reclaim {
-    pub(crate) kswapd_scan: u64,
-    pub(crate) direct_scan: u64,
-    pub(crate) kswapd_steal: u64,
-    pub(crate) direct_steal: u64,
-}
-
-impl Reclaim {
-    /// Reads them from `events`, filled by `all_vm_events()`: VM events in 6.12.
-    pub(crate) fn read(events: &[kernel::ffi::c_ulong]) -> Self {
-        let ev = |item: bindings::vm_event_item| events[item as usize] as u64;
-        Self {
-            kswapd_scan: ev(bindings::vm_event_item_PGSCAN_KSWAPD),
-            direct_scan: ev(bindings::vm_event_item_PGSCAN_DIRECT),
-            kswapd_steal: ev(bindings::vm_event_item_PGSTEAL_KSWAPD),
-            direct_steal: ev(bindings::vm_event_item_PGSTEAL_DIRECT),
-        }
+/// In 6.12 the reclaim counters are VM events.
+pub(super) fn read_reclaim(events: &[kernel::ffi::c_ulong]) -> Reclaim {
+    let ev = |item: bindings::vm_event_item| events[item as usize] as u64;
+    Reclaim {
+        kswapd_scan: ev(bindings::vm_event_item_PGSCAN_KSWAPD),
+        direct_scan: ev(bindings::vm_event_item_PGSCAN_DIRECT),
+        kswapd_steal: ev(bindings::vm_event_item_PGSTEAL_KSWAPD),
+        direct_steal: ev(bindings::vm_event_item_PGSTEAL_DIRECT),
     }
 }
