@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # The test kernel selected by KERNEL (sourced): where its source comes from,
 # which LLVM builds it, and its cached build directory. The build directory is
-# keyed by the kernel package version, the Kconfig fragments and the Rust/LLVM
-# tools, so any change there gives a fresh build.
+# keyed by the kernel package version, the options of the Kconfig fragments
+# (not their comments) and the Rust/LLVM tools, so any change there gives a
+# fresh build.
 #
 # Adding a kernel: a case below (Debian source package, pinned version when it
 # comes from another suite, LLVM suffix), a scripts/kernel-<version>.config
@@ -38,7 +39,7 @@ KERNEL_FRAGMENT="$ROOT/scripts/kernel.config $ROOT/scripts/kernel-$KERNEL.config
 kernel_key() {
 	{
 		echo "$KERNEL_PKG $KERNEL_PKG_VERSION"
-		cat $KERNEL_FRAGMENT
+		grep -hE '^(CONFIG_|# CONFIG_)' $KERNEL_FRAGMENT
 		rustc --version 2>/dev/null
 		bindgen --version 2>/dev/null
 		"clang$KERNEL_LLVM" --version 2>/dev/null | head -1

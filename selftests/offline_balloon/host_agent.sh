@@ -15,6 +15,26 @@ host_agent_port() {
 	return 1
 }
 
+# host_agent_reconnect: after a resume from S3, bind the virtio-serial device
+# again. Linux 7.3's virtio_console restore tells the host the port is ready
+# before it gives the host buffers for the answer, so QEMU drops its "port
+# open" and every write to the port blocks; a fresh probe asks in the right
+# order. Harmless where restore works (6.12). Waits (up to 10 s) for the
+# port, which the host adds again after the probe.
+host_agent_reconnect() {
+	drv=/sys/bus/virtio/drivers/virtio_console
+	for d in "$drv"/virtio*; do
+		[ -e "$d" ] || continue
+		echo "${d##*/}" > "$drv/unbind" && echo "${d##*/}" > "$drv/bind" || return 1
+	done
+	i=0
+	until host_agent_port >/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && return 1
+		sleep 0.1
+	done
+}
+
 # host REQUEST...: print the host's answer without "ok"; fail on "err".
 host() {
 	port=$(host_agent_port) || { echo "no host agent port" >&2; return 1; }

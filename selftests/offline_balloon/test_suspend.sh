@@ -23,7 +23,8 @@ ktap_set_plan 25
 suspend_ram() {
 	echo deep > /sys/power/mem_sleep || return 1
 	host wakeup-in 2 || return 1
-	timeout $SUSPEND_LIMIT sh -c 'echo mem > /sys/power/state'
+	timeout $SUSPEND_LIMIT sh -c 'echo mem > /sys/power/state' || return 1
+	host_agent_reconnect
 }
 
 # Under KASAN the harness boots with pci=noacpi, and without ACPI's PCI
@@ -43,6 +44,7 @@ suspend_devices() {
 	timeout $SUSPEND_LIMIT sh -c 'echo freeze > /sys/power/state'
 	rc=$?
 	echo none > /sys/power/pm_test
+	host_agent_reconnect || return 1
 	return $rc
 }
 
