@@ -124,6 +124,8 @@ async def handle_request(qmp, line):
                 target = rng.randint(lo, hi)
                 await qmp.execute("balloon", {"value": target * MIB})
             return f"ok {target}"
+        if cmd == "ping" and not rest:
+            return "ok"
         if cmd == "query-balloon" and not rest:
             res = await qmp.execute("query-balloon")
             return f"ok {res['actual'] // MIB}"
