@@ -24,18 +24,22 @@ expect_eq "movable pages are not skippable" "$(ob_offline_pages skippable)" 0
 
 # Give compaction work whatever the memory layout: take nearly all free
 # memory, then give back down to N, leaving balloon pages and free holes
-# all over the zone.
-fill=$((N + $(free_kb) / PAGE_KB - 16384)) failed0=$(ob_stat alloc_failed_total)
-ob_set_target $fill
-ob_wait_full $fill "$failed0"
-ob_set_target $N
-ob_wait_stat inflated_pages $N || ktap_print_msg "cannot deflate back to $N"
-
+# all over the zone. Where the holes still come out contiguous (seen once on
+# 7.3), compaction has nothing to move: up to three rounds.
 migrated0=$(ob_stat migrated_total)
 vm_migrate0=$(vmstat balloon_migrate)
-compact
-migrated=$(($(ob_stat migrated_total) - migrated0))
-ktap_print_msg "compaction migrated $migrated balloon pages"
+migrated=0 round=0
+while [ $migrated = 0 ] && [ $round -lt 3 ]; do
+	round=$((round + 1))
+	fill=$((N + $(free_kb) / PAGE_KB - 16384)) failed0=$(ob_stat alloc_failed_total)
+	ob_set_target $fill
+	ob_wait_full $fill "$failed0"
+	ob_set_target $N
+	ob_wait_stat inflated_pages $N || ktap_print_msg "cannot deflate back to $N"
+	compact
+	migrated=$(($(ob_stat migrated_total) - migrated0))
+done
+ktap_print_msg "compaction migrated $migrated balloon pages (round $round)"
 if [ $migrated -gt 0 ]; then
 	ktap_test_pass "compaction migrates balloon pages (migrated_total rose)"
 else
