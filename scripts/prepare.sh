@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Everything before booting a guest: install requirements, build (or reuse) the
-# selected test kernel (KERNEL, see kernel-env.sh), and build the module against it. With --lint: rustfmt check,
-# clippy, and warnings as errors.
+# selected test kernel (KERNEL, see kernel-env.sh), and build the module
+# against it. With --lint: rustfmt check, clippy, and warnings as errors.
 set -euo pipefail
 . "$(dirname "$0")/kernel-env.sh"
 
