@@ -176,3 +176,39 @@ expect_no_leak() {
 compact() {
 	echo 1 > /proc/sys/vm/compact_memory
 }
+
+# Memory blocks (/sys/devices/system/memory).
+MEM=/sys/devices/system/memory
+BLOCK_PAGES=$(($(printf '%d' "0x$(cat $MEM/block_size_bytes)") / 4096))
+BLOCK_KB=$((BLOCK_PAGES * PAGE_KB))
+
+# offline_a_block: offline the highest memory block (not the first) that
+# holds PageOffline pages and can go offline; print "BLOCK PAGES_OF_OURS_IN_IT".
+offline_a_block() {
+	for b in $(ls -d $MEM/memory* | sed 's/.*memory//' | sort -rn); do
+		[ "$b" = 0 ] && continue
+		[ "$(cat $MEM/memory$b/state)" = online ] || continue
+		set -- $("$(dirname "$0")/offline_pages" $((b * BLOCK_PAGES)) $BLOCK_PAGES)
+		[ "$2" -gt 0 ] || continue
+		# offline_pages() retries until its writer gets a fatal signal, and
+		# some blocks never go (a page nobody frees): give each one 30 s.
+		if timeout $((30 * WAIT_SCALE)) sh -c "echo offline > $MEM/memory$b/state" 2>/dev/null; then
+			echo "$b $2"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# offline_a_frozen_block N: offline_a_block with a frozen balloon of N pages.
+# Frozen pages come from unmovable pageblocks, which may also hold the
+# kernel's own pages: if no block can go offline, the balloon is emptied and
+# filled again once, for another layout.
+offline_a_frozen_block() {
+	offline_a_block && return 0
+	ob_set_target 0
+	ob_wait_stat inflated_pages 0 || return 1
+	ob_set_target "$1"
+	ob_wait_stat inflated_pages "$1" || return 1
+	offline_a_block
+}

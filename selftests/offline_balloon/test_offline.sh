@@ -8,30 +8,8 @@
 # works, and every count stays exact.
 . "$(dirname "$0")/lib.sh"
 
-MEM=/sys/devices/system/memory
-BLOCK_PAGES=$(($(printf '%d' "0x$(cat $MEM/block_size_bytes)") / 4096))
-BLOCK_KB=$((BLOCK_PAGES * PAGE_KB))
-
 ktap_print_header
 ktap_set_plan 16
-
-# offline_a_block: offline the highest memory block that holds ballooned
-# pages and can go offline; print "BLOCK PAGES_OF_OURS_IN_IT".
-offline_a_block() {
-	for b in $(ls -d $MEM/memory* | sed 's/.*memory//' | sort -rn); do
-		[ "$b" = 0 ] && continue
-		[ "$(cat $MEM/memory$b/state)" = online ] || continue
-		set -- $("$(dirname "$0")/offline_pages" $((b * BLOCK_PAGES)) $BLOCK_PAGES)
-		[ "$2" -gt 0 ] || continue
-		# offline_pages() retries until its writer gets a fatal signal, and
-		# some blocks never go (a page nobody frees): give each one a minute.
-		if timeout $((30 * WAIT_SCALE)) sh -c "echo offline > $MEM/memory$b/state" 2>/dev/null; then
-			echo "$b $2"
-			return 0
-		fi
-	done
-	return 1
-}
 
 total0=$(meminfo MemTotal)
 
@@ -60,21 +38,12 @@ ob_wait_stat inflated_pages 0
 ob_unload
 expect_eq "movable: MemTotal restored exactly" "$(meminfo MemTotal)" "$total0"
 
-# Frozen pages: skippable, dropped by the memory notifier. They come from
-# unmovable pageblocks, which may also hold the kernel's own pages: if no
-# block can go offline, the balloon is emptied and filled again once, for
-# another layout.
+# Frozen pages: skippable, dropped by the memory notifier.
 N=$(($(free_kb) / PAGE_KB / 2))
 ob_load simulate=1 movable=0 || ktap_exit_fail_msg "insmod movable=0 failed"
 ob_set_target $N
 ob_wait_stat inflated_pages $N || ktap_exit_fail_msg "cannot inflate $N pages"
-r=$(offline_a_block) || {
-	ob_set_target 0
-	ob_wait_stat inflated_pages 0
-	ob_set_target $N
-	ob_wait_stat inflated_pages $N || ktap_exit_fail_msg "cannot inflate $N pages"
-	r=$(offline_a_block)
-}
+r=$(offline_a_frozen_block $N)
 if [ -n "$r" ]; then
 	set -- $r
 	ktap_print_msg "frozen: memory$1 went offline with $2 frozen pages in it"

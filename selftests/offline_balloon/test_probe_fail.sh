@@ -13,7 +13,6 @@
 . "$(dirname "$0")/lib.sh"
 
 FS=/sys/kernel/debug/failslab
-MEM=/sys/devices/system/memory
 MAX_N=600
 MIB_PAGES=256
 GUEST_MIB=${OB_GUEST_MIB:-1024}
