@@ -81,10 +81,10 @@ run:
 	@scripts/prepare.sh
 	@scripts/run-guest.sh run
 
-# Benchmarks (not tests): ours vs the in-tree C driver in one guest; a table
-# and a JSON file.
+# Benchmarks (not tests): ours vs the in-tree C driver in one guest per
+# kernel (every supported one, or KERNEL=), on the performance kernel
+# (KERNEL_VARIANT=perf unless set); a table and a JSON file each.
 bench:
-	@scripts/prepare.sh
 	@scripts/bench.sh
 
 # An interactive guest shell (QMP socket path printed).

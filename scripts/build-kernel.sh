@@ -30,16 +30,23 @@ info "kernel $KERNEL: configuring in $KDIR_BUILD"
 "$KERNEL_SRC/scripts/kconfig/merge_config.sh" -m -O "$KDIR_BUILD" "$KDIR_BUILD/.config" $KERNEL_FRAGMENT >/dev/null
 "${K[@]}" olddefconfig >/dev/null
 
-bad=()
+# Every option's last setting across the fragments (a variant may unset what
+# scripts/kernel.config sets) must have stuck.
+declare -A want=()
 # shellcheck disable=SC2086
 while IFS= read -r line; do
 	case "$line" in
-	CONFIG_*=*) grep -qx -- "$line" "$KDIR_BUILD/.config" || bad+=("$line") ;;
-	"# CONFIG_"*" is not set")
-		opt=${line#\# }; opt=${opt%% *}
-		grep -q "^$opt=" "$KDIR_BUILD/.config" && bad+=("$line") ;;
+	CONFIG_*=*) want[${line%%=*}]=$line ;;
+	"# CONFIG_"*" is not set") opt=${line#\# }; want[${opt%% *}]=$line ;;
 	esac
 done < <(cat $KERNEL_FRAGMENT)
+bad=()
+for opt in "${!want[@]}"; do
+	case "${want[$opt]}" in
+	"#"*) grep -q "^$opt=" "$KDIR_BUILD/.config" && bad+=("${want[$opt]}") ;;
+	*) grep -qx -- "${want[$opt]}" "$KDIR_BUILD/.config" || bad+=("${want[$opt]}") ;;
+	esac
+done
 [ ${#bad[@]} -eq 0 ] || die "Kconfig options did not stick (unmet dependencies?): ${bad[*]}"
 
 info "kernel $KERNEL: building bzImage and modules with $(nproc) jobs (6 to 10 minutes on 2 cores)"

@@ -49,7 +49,7 @@ MIB = 1 << 20
 def qemu_command(args, workdir):
     mem = int(os.environ.get("OB_MEM", "1024"))
     append = (
-        f"console=ttyS0 panic=-1 loglevel=4 slub_debug=FZP log_buf_len=8M ob.mode={args.mode} ob.mem_mib={mem} "
+        f"console=ttyS0 panic=-1 loglevel=4 log_buf_len=8M ob.mode={args.mode} ob.mem_mib={mem} "
         f"{'ob.tests=' + args.tests if args.tests else ''} "
         f"{os.environ.get('OB_APPEND', '')}"
     )

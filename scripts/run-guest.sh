@@ -19,6 +19,9 @@ mkdir -p "$OB_LOG_DIR"
 work=$(mktemp -d /tmp/offline_balloon.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 "$ROOT/scripts/mkinitramfs.sh" "$KDIR" "$work/initrd.gz"
+# Slab debugging (a use-after-free or overflow of a slab object becomes a
+# report) on every kernel but the performance one, which has no SLUB_DEBUG.
+[ "${KERNEL_VARIANT:-}" = perf ] || export OB_APPEND="slub_debug=FZP ${OB_APPEND:-}"
 # Under KASAN and TCG the ACPI interpreter runs so slowly that the PCI
 # routing method _PRT hits its 30 s loop timeout and PCI devices stay
 # unusable: route PCI interrupts without ACPI there (ACPI still powers off).

@@ -667,6 +667,7 @@ impl Balloon {
     /// `old` is an isolated page of this balloon, `new` a fresh page with
     /// refcount 1, both locked.
     unsafe fn migrate(&self, new: *mut bindings::page, old: *mut bindings::page) -> i32 {
+        let start = Stopwatch::start();
         // SAFETY: both pages are valid per the function's contract.
         let pfns = unsafe { [bindings::ob_page_to_pfn(new), bindings::ob_page_to_pfn(old)] };
         let pfns = pfns.map(|pfn| pfn as u64);
@@ -681,9 +682,10 @@ impl Balloon {
         self.host.inflate(&pfns[..1]);
         self.host.deflate(&pfns[1..]);
         drop(host);
-        self.stats.migrated_total.fetch_add(1, Relaxed);
         // SAFETY: per the function's contract.
-        unsafe { compat::balloon_migrated(self.dev_info.0.get(), new, old) }
+        let ret = unsafe { compat::balloon_migrated(self.dev_info.0.get(), new, old) };
+        self.account(&self.stats.migrated_total, &self.stats.migrate_ns, 1, start);
+        ret
     }
 }
 

@@ -36,6 +36,9 @@ pub(crate) struct Stats {
     pub(crate) inflate_ns: AtomicU64,
     /// Time spent deflating, for `deflate_ns_per_page`.
     pub(crate) deflate_ns: AtomicU64,
+    /// Time spent in the `migratepage` hook for migrated pages, for
+    /// `migrate_ns_per_page`.
+    pub(crate) migrate_ns: AtomicU64,
 }
 
 impl Stats {
@@ -51,9 +54,10 @@ impl Stats {
         let frozen = self.frozen_pages.load(Relaxed);
         let inflated_total = self.inflated_total.load(Relaxed);
         let deflated_total = self.deflated_total.load(Relaxed);
+        let migrated_total = self.migrated_total.load(Relaxed);
         let per_page =
             |ns: &AtomicU64, pages: u64| ns.load(Relaxed).checked_div(pages).unwrap_or(0);
-        let lines: [(&str, u64); 18] = [
+        let lines: [(&str, u64); 20] = [
             ("target_pages", target),
             ("inflated_pages", movable + frozen),
             ("movable_pages", movable),
@@ -61,7 +65,7 @@ impl Stats {
             ("isolated_pages", isolated),
             ("inflated_total", inflated_total),
             ("deflated_total", deflated_total),
-            ("migrated_total", self.migrated_total.load(Relaxed)),
+            ("migrated_total", migrated_total),
             (
                 "migrate_failed_total",
                 self.migrate_failed_total.load(Relaxed),
@@ -83,6 +87,11 @@ impl Stats {
             (
                 "deflate_ns_per_page",
                 per_page(&self.deflate_ns, deflated_total),
+            ),
+            ("migrate_ns_total", self.migrate_ns.load(Relaxed)),
+            (
+                "migrate_ns_per_page",
+                per_page(&self.migrate_ns, migrated_total),
             ),
         ];
         for (name, value) in lines {

@@ -1,118 +1,133 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The benchmark, inside the guest (`make bench`). Prints "OB_BENCH key value"
-# lines that scripts/bench/report.py turns into a table and JSON. Times of
-# host-driven runs are measured by the host from its QMP 'balloon' command
-# until query-balloon reports the target (end to end).
+# lines, one per round for per-round figures, that scripts/bench/report.py
+# turns into medians, spreads, a table and JSON. Host-driven times are
+# measured by the host from its QMP 'balloon' command until query-balloon
+# reports the target (end to end). The drivers' rounds are interleaved (ours,
+# C, ours with order=0, ours, C, ...) so that drift on a shared machine hits
+# them alike.
 . /selftests/offline_balloon/host_agent.sh
 D=/sys/kernel/debug/offline_balloon
 KO=/lib/modules/offline_balloon.ko
 C_KO=/lib/modules/virtio_balloon.ko
-ROUNDS=${OB_BENCH_ROUNDS:-5}
+ROUNDS=${OB_BENCH_ROUNDS:-7}
 GUEST_MIB=${OB_GUEST_MIB:-1024}
 KEEP_MIB=256
 PAGES=$(((GUEST_MIB - KEEP_MIB) * 256))
+MEM=/sys/devices/system/memory
+BLOCK_PAGES=$(($(printf '%d' "0x$(cat $MEM/block_size_bytes)") / 4096))
 
 out() { echo "OB_BENCH $*"; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 stat() { awk -v k="$1" '$1 == k { print $2 }' $D/stats; }
 vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
 meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 wait_inflated() { while [ "$(stat inflated_pages)" != "$1" ]; do sleep 0.05; done; }
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+# balloon MIB: the host sets the guest to MIB and waits; prints the nanoseconds.
+balloon() { host balloon-wait "$1" 300 || { echo "host balloon-wait $1 failed" >&2; exit 1; }; }
 
-# host_rounds NAME ROUNDS: host-driven inflate to KEEP_MIB and deflate back.
-host_rounds() {
-	: > /tmp/inflate; : > /tmp/deflate
-	r=0
-	while [ $r -lt "$2" ]; do
-		host balloon-wait $KEEP_MIB 300 >> /tmp/inflate || return 1
-		host balloon-wait "$GUEST_MIB" 300 >> /tmp/deflate || return 1
-		r=$((r + 1))
-	done
-	out "$1.inflate_ns $(median < /tmp/inflate)"
-	out "$1.deflate_ns $(median < /tmp/deflate)"
+# host_round NAME: one host-driven inflation to KEEP_MIB and deflation back.
+host_round() {
+	out "$1.inflate_ns $(balloon $KEEP_MIB)"
+	out "$1.deflate_ns $(balloon "$GUEST_MIB")"
 }
 
-# migration NAME: compaction over a host-inflated balloon.
+# migration NAME: the cost of migrating balloon pages, the same way for
+# both drivers. The host inflates the balloon to KEEP_MIB; the memory block
+# holding the most balloon pages (the balloon is nearly all its content once
+# the page cache is dropped) goes offline, which migrates every page in it,
+# and online again. Prints the balloon pages and all pages migrated, the
+# offlining's time, and for ours the time spent in its migratepage hook.
 migration() {
-	host balloon-wait $KEEP_MIB 300 > /dev/null
-	m0=$(vmstat balloon_migrate)
-	t0=$(now_ns)
-	echo 1 > /proc/sys/vm/compact_memory
-	t1=$(now_ns)
-	out "$1.migrated $(($(vmstat balloon_migrate) - m0))"
-	out "$1.compact_ns $((t1 - t0))"
-	host balloon-wait "$GUEST_MIB" 300 > /dev/null
+	balloon $KEEP_MIB > /dev/null
+	drop_caches
+	for b in $(ls -d $MEM/memory* | sed 's/.*memory//'); do
+		[ "$b" = 0 ] || echo "$(/selftests/offline_balloon/offline_pages $((b * BLOCK_PAGES)) $BLOCK_PAGES | cut -d' ' -f2) $b"
+	done | sort -rn > /tmp/blocks
+	while read -r _ b; do
+		m0=$(vmstat balloon_migrate) a0=$(vmstat pgmigrate_success)
+		[ "$1" = c ] || h0=$(stat migrate_ns_total)
+		t0=$(now_ns)
+		timeout 60 sh -c "echo offline > $MEM/memory$b/state" 2>/dev/null || continue
+		t1=$(now_ns)
+		out "$1.migrated $(($(vmstat balloon_migrate) - m0))"
+		out "$1.pgmigrate $(($(vmstat pgmigrate_success) - a0))"
+		out "$1.offline_ns $((t1 - t0))"
+		[ "$1" = c ] || out "$1.hook_ns $(($(stat migrate_ns_total) - h0))"
+		echo online > $MEM/memory$b/state
+		break
+	done < /tmp/blocks
+	balloon "$GUEST_MIB" > /dev/null
 }
 
 # overhead NAME: driver memory (Slab + VmallocUsed) at 0 and at KEEP_MIB.
 overhead() {
-	sync; echo 3 > /proc/sys/vm/drop_caches
+	drop_caches
 	out "$1.mem0_kb $(($(meminfo Slab) + $(meminfo VmallocUsed)))"
-	host balloon-wait $KEEP_MIB 300 > /dev/null
-	sync; echo 3 > /proc/sys/vm/drop_caches
+	balloon $KEEP_MIB > /dev/null
+	drop_caches
 	out "$1.mem1_kb $(($(meminfo Slab) + $(meminfo VmallocUsed)))"
-	host balloon-wait "$GUEST_MIB" 300 > /dev/null
+	balloon "$GUEST_MIB" > /dev/null
 }
 
 out "pages $PAGES"
 out "rounds $ROUNDS"
+out "guest_mib $GUEST_MIB"
 
-echo "== host-driven: offline_balloon (defaults: batch 1024, order 9)"
-sync; echo 3 > /proc/sys/vm/drop_caches
-base=$(($(meminfo Slab) + $(meminfo VmallocUsed)))
-out "base_mem_kb $base"
-insmod $KO
-host_rounds ours "$ROUNDS"
-migration ours
-overhead ours
-out "ours.module_kb $(($(awk '$1 == "offline_balloon" { print $2 }' /proc/modules) / 1024))"
-rmmod offline_balloon
+echo "== host-driven, interleaved: offline_balloon (order 9, batch 1024), C virtio_balloon, offline_balloon order=0"
+drop_caches
+out "base_mem_kb $(($(meminfo Slab) + $(meminfo VmallocUsed)))"
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	insmod $KO
+	[ $r = 0 ] && overhead ours
+	[ $r = 0 ] && out "ours.module_kb $(($(awk '$1 == "offline_balloon" { print $2 }' /proc/modules) / 1024))"
+	host_round ours
+	migration ours
+	rmmod offline_balloon
 
-echo "== host-driven: in-tree C virtio_balloon"
-insmod $C_KO
-host_rounds c "$ROUNDS"
-migration c
-overhead c
-rmmod virtio_balloon
+	insmod $C_KO
+	[ $r = 0 ] && overhead c
+	host_round c
+	migration c
+	rmmod virtio_balloon
 
-echo "== host-driven: offline_balloon with single pages only (order 0)"
-insmod $KO order=0
-host_rounds order0 "$ROUNDS"
-rmmod offline_balloon
+	insmod $KO order=0
+	host_round order0
+	rmmod offline_balloon
+	r=$((r + 1))
+done
 
 echo "== host-driven: batch size sweep (single pages, as the C driver)"
 for b in 256 1024 4096 16384; do
 	insmod $KO batch=$b order=0
-	host_rounds "batch$b" 3
+	r=0
+	while [ $r -lt 3 ]; do host_round "batch$b"; r=$((r + 1)); done
 	rmmod offline_balloon
 done
 
-echo "== guest side: simulate mode (single pages) vs plain page allocation"
+echo "== guest side, interleaved: simulate mode (single pages) vs plain page allocation"
 insmod $KO simulate=1 order=0
-: > /tmp/fa; : > /tmp/ff; : > /tmp/si; : > /tmp/sd
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	echo $PAGES > $D/alloc_floor
 	read -r _ n _ a _ f < $D/alloc_floor
-	echo "$a" >> /tmp/fa; echo "$f" >> /tmp/ff
-	i0=$(stat inflate_ns_total); d0=$(stat deflate_ns_total)
+	out "floor.alloc_ns_per_page $a"
+	out "floor.free_ns_per_page $f"
+	i0=$(stat inflate_ns_total) d0=$(stat deflate_ns_total)
 	echo $PAGES > $D/target_pages; wait_inflated $PAGES
 	echo 0 > $D/target_pages; wait_inflated 0
-	echo $((($(stat inflate_ns_total) - i0) / PAGES)) >> /tmp/si
-	echo $((($(stat deflate_ns_total) - d0) / PAGES)) >> /tmp/sd
+	out "sim.inflate_ns_per_page $((($(stat inflate_ns_total) - i0) / PAGES))"
+	out "sim.deflate_ns_per_page $((($(stat deflate_ns_total) - d0) / PAGES))"
 	r=$((r + 1))
 done
-out "floor.alloc_ns_per_page $(median < /tmp/fa)"
-out "floor.free_ns_per_page $(median < /tmp/ff)"
-out "sim.inflate_ns_per_page $(median < /tmp/si)"
-out "sim.deflate_ns_per_page $(median < /tmp/sd)"
 rmmod offline_balloon
 
 echo "== huge-page ballooning: order 0 vs order 9 (simulate mode)"
 echo always > /sys/kernel/mm/transparent_hugepage/enabled
 for order in 0 9; do
-	sync; echo 3 > /proc/sys/vm/drop_caches
+	drop_caches
 	echo 1 > /proc/sys/vm/compact_memory
 	insmod $KO simulate=1 order=$order
 	echo $PAGES > $D/target_pages; wait_inflated $PAGES

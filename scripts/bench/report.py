@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """Turn the OB_BENCH lines of a benchmark guest's console log into a table
-(stdout) and a JSON file. Usage: report.py CONSOLE_LOG JSON_OUT"""
+(stdout) and a JSON file, with the median and the spread (min/median/max) of
+every per-round figure and of every ratio, taken round by round.
+Usage: report.py CONSOLE_LOG JSON_OUT [KEY=VALUE...] (the KEY=VALUE pairs,
+e.g. the kernel and QEMU versions, go into the JSON's "setup")."""
 
 import json
 import statistics
@@ -8,102 +11,156 @@ import sys
 
 
 def parse(path):
+    """Every OB_BENCH key with the list of its values, in order."""
     values = {}
     for line in open(path, errors="replace"):
         parts = line.split()
         if len(parts) >= 3 and parts[0] == "OB_BENCH":
             nums = [int(x) for x in parts[2:]]
-            values[parts[1]] = nums[0] if len(nums) == 1 else nums
+            values.setdefault(parts[1], []).append(nums[0] if len(nums) == 1 else nums)
     return values
 
 
+def spread(xs):
+    """min, median and max of a list of numbers."""
+    return {"min": round(min(xs), 2), "median": round(statistics.median(xs), 2), "max": round(max(xs), 2)}
+
+
+def fmt(s):
+    return f"{s['median']} [{s['min']}-{s['max']}]"
+
+
+class Report:
+    def __init__(self, values):
+        self.v = values
+        self.pages = self.one("pages")
+        self.mib = self.pages / 256
+        self.rounds = self.one("rounds")
+
+    def one(self, key):
+        return self.v[key][0]
+
+    def per_round(self, key, n=None):
+        xs = self.v.get(key, [])
+        if len(xs) != (n or self.rounds):
+            sys.exit(f"benchmark incomplete: {len(xs)} values of {key}, want {n or self.rounds}")
+        return xs
+
+    def mib_per_s(self, key, n=None):
+        return [self.mib / (ns / 1e9) for ns in self.per_round(key, n)]
+
+
+def ratios(a, b):
+    """Round-by-round ratios a[i] / b[i] (interleaved rounds are paired)."""
+    return [x / y for x, y in zip(a, b)]
+
+
 def main():
-    v = parse(sys.argv[1])
-    if v.get("done") != 1:
+    rep = Report(parse(sys.argv[1]))
+    v = rep.v
+    if v.get("done") != [1]:
         sys.exit("benchmark did not finish: see the console log")
-    pages = v["pages"]
-    mib = pages / 256
-    r = {"pages": pages, "mib": mib, "rounds": v["rounds"]}
+    r = {"setup": dict(kv.split("=", 1) for kv in sys.argv[3:]),
+         "pages": rep.pages, "mib": rep.mib, "rounds": rep.rounds, "guest_mib": rep.one("guest_mib")}
 
-    def rate(ns):
-        return {"ns": ns, "mib_per_s": round(mib / (ns / 1e9), 1), "ns_per_page": round(ns / pages, 1)}
+    host = {}
+    for who in ("ours", "c", "order0"):
+        host[who] = {op: rep.mib_per_s(f"{who}.{op}_ns") for op in ("inflate", "deflate")}
+    r["host_driven_mib_per_s"] = {who: {op: spread(xs) for op, xs in d.items()} for who, d in host.items()}
+    r["ratio"] = {}
+    for who in ("ours", "order0"):
+        for op in ("inflate", "deflate"):
+            r["ratio"][f"{who}_{op}"] = spread(ratios(host[who][op], host["c"][op]))
 
+    # Migration: time per migrated balloon page, from outside (offlining a
+    # memory block that is nearly all balloon), and inside our migratepage hook.
+    mig = {}
     for who in ("ours", "c"):
-        r[who] = {
-            "inflate": rate(v[f"{who}.inflate_ns"]),
-            "deflate": rate(v[f"{who}.deflate_ns"]),
-            "migrated_pages": v[f"{who}.migrated"],
-            "compact_s": round(v[f"{who}.compact_ns"] / 1e9, 3),
-            "migrated_per_s": round(v[f"{who}.migrated"] / (v[f"{who}.compact_ns"] / 1e9), 1),
-            "driver_bytes_per_page": round((v[f"{who}.mem1_kb"] - v[f"{who}.mem0_kb"]) * 1024 / pages, 3),
+        migrated = rep.per_round(f"{who}.migrated")
+        offline = rep.per_round(f"{who}.offline_ns")
+        mig[who] = {
+            "balloon_pages_migrated": spread(migrated),
+            "all_pages_migrated": spread(rep.per_round(f"{who}.pgmigrate")),
+            "ns_per_migrated_page": [t / max(m, 1) for t, m in zip(offline, migrated)],
         }
-    r["ours"]["static_kb"] = v["ours.mem0_kb"] - v["base_mem_kb"]
-    r["ours"]["module_kb"] = v["ours.module_kb"]
-    r["ratio_inflate"] = round(r["ours"]["inflate"]["mib_per_s"] / r["c"]["inflate"]["mib_per_s"], 2)
-    r["ratio_deflate"] = round(r["ours"]["deflate"]["mib_per_s"] / r["c"]["deflate"]["mib_per_s"], 2)
-    r["ratio_migrated_per_s"] = round(r["ours"]["migrated_per_s"] / max(r["c"]["migrated_per_s"], 1e-9), 2)
-    r["ours_order0"] = {"inflate": rate(v["order0.inflate_ns"]), "deflate": rate(v["order0.deflate_ns"])}
-    r["ratio_inflate_order0"] = round(r["ours_order0"]["inflate"]["mib_per_s"] / r["c"]["inflate"]["mib_per_s"], 2)
-    r["ratio_deflate_order0"] = round(r["ours_order0"]["deflate"]["mib_per_s"] / r["c"]["deflate"]["mib_per_s"], 2)
-    r["batch_sweep"] = {
-        b: {"inflate": rate(v[f"batch{b}.inflate_ns"]), "deflate": rate(v[f"batch{b}.deflate_ns"])}
-        for b in (256, 1024, 4096, 16384)
-    }
-    floor = v["floor.alloc_ns_per_page"] + v["floor.free_ns_per_page"]
-    sim = v["sim.inflate_ns_per_page"] + v["sim.deflate_ns_per_page"]
-    r["guest_side"] = {
-        "floor_alloc_ns_per_page": v["floor.alloc_ns_per_page"],
-        "floor_free_ns_per_page": v["floor.free_ns_per_page"],
-        "inflate_ns_per_page": v["sim.inflate_ns_per_page"],
-        "deflate_ns_per_page": v["sim.deflate_ns_per_page"],
-        "ratio_to_floor": round(sim / floor, 2),
-    }
+    hook = [h / max(m, 1) for h, m in zip(rep.per_round("ours.hook_ns"), rep.per_round("ours.migrated"))]
+    r["migration"] = {
+        who: {**{k: x for k, x in d.items() if k != "ns_per_migrated_page"},
+              "offlining_ns_per_migrated_page": spread(d["ns_per_migrated_page"])}
+        for who, d in mig.items()}
+    r["migration"]["ours"]["hook_ns_per_migrated_page"] = spread(hook)
+    r["ratio"]["migration_ns_per_page"] = spread(
+        ratios(mig["ours"]["ns_per_migrated_page"], mig["c"]["ns_per_migrated_page"]))
+
+    r["driver_bytes_per_page"] = {
+        who: round((rep.one(f"{who}.mem1_kb") - rep.one(f"{who}.mem0_kb")) * 1024 / rep.pages, 3)
+        for who in ("ours", "c")}
+    r["ours_static_kb"] = rep.one("ours.mem0_kb") - rep.one("base_mem_kb")
+    r["ours_module_kb"] = rep.one("ours.module_kb")
+    r["batch_sweep_mib_per_s"] = {
+        b: {op: spread(rep.mib_per_s(f"batch{b}.{op}_ns", 3)) for op in ("inflate", "deflate")}
+        for b in (256, 1024, 4096, 16384)}
+
+    g = {k: rep.per_round(f"{k}_ns_per_page") for k in
+         ("floor.alloc", "floor.free", "sim.inflate", "sim.deflate")}
+    floor = [a + f for a, f in zip(g["floor.alloc"], g["floor.free"])]
+    sim = [i + d for i, d in zip(g["sim.inflate"], g["sim.deflate"])]
+    r["guest_side_ns_per_page"] = {k: spread(xs) for k, xs in g.items()}
+    r["ratio"]["simulate_to_floor"] = spread(ratios(sim, floor))
+
     r["huge"] = {}
     for order in (0, 9):
         p = f"sim{order}."
-        offline = v[p + "offline"]
+        offline = rep.one(p + "offline")
+        thp = rep.one(p + "thp_touch")
         r["huge"][order] = {
-            "inflate_ns_per_page": v[p + "inflate_ns_per_page"],
-            "deflate_ns_per_page": v[p + "deflate_ns_per_page"],
-            "blocks_inflated_whole": v[p + "blocks_inflated"],
-            "share_in_whole_2m_blocks": round(v[p + "blocks2m"] * 512 / offline, 3) if offline else 0,
-            "free_2m_blocks_after_deflate": v[p + "free_2m_after_deflate"],
-            "thp_after_deflate": f"{v[p + 'thp_touch'][0]} of {v[p + 'thp_touch'][1]}",
-            "thp_fault_alloc": v[p + "thp_fault_alloc"],
+            "inflate_ns_per_page": rep.one(p + "inflate_ns_per_page"),
+            "deflate_ns_per_page": rep.one(p + "deflate_ns_per_page"),
+            "blocks_inflated_whole": rep.one(p + "blocks_inflated"),
+            "share_in_whole_2m_blocks": round(rep.one(p + "blocks2m") * 512 / offline, 3) if offline else 0,
+            "free_2m_blocks_after_deflate": rep.one(p + "free_2m_after_deflate"),
+            "thp_after_deflate": f"{thp[0]} of {thp[1]}",
+            "thp_fault_alloc": rep.one(p + "thp_fault_alloc"),
         }
-    r["huge"]["ratio_inflate_rate_order9"] = round(
-        r["huge"][0]["inflate_ns_per_page"] / r["huge"][9]["inflate_ns_per_page"], 2)
-
     json.dump(r, open(sys.argv[2], "w"), indent=2)
-    o, c = r["ours"], r["c"]
-    print(f"\nBenchmark: {mib:.0f} MiB of a {mib + 256:.0f} MiB guest, median of {r['rounds']} rounds, TCG")
-    print(f"{'':34} {'offline_balloon':>16} {'C virtio_balloon':>17} {'ratio':>7}")
-    print("(offline_balloon defaults: 2 MiB blocks first (order=9), 1024 pages per request)")
-    for op in ("inflate", "deflate"):
-        print(f"host-driven {op:8} MiB/s        {o[op]['mib_per_s']:16} {c[op]['mib_per_s']:17} "
-              f"{r['ratio_' + op]:7}")
-        print(f"host-driven {op:8} ns/page      {o[op]['ns_per_page']:16} {c[op]['ns_per_page']:17}")
-    o0 = r["ours_order0"]
-    for op in ("inflate", "deflate"):
-        print(f"  with order=0: {op:8} MiB/s  {o0[op]['mib_per_s']:16} {c[op]['mib_per_s']:17} "
-              f"{r['ratio_' + op + '_order0']:7}")
-    print(f"migration pages/s (compaction)     {o['migrated_per_s']:16} {c['migrated_per_s']:17} "
-          f"{r['ratio_migrated_per_s']:7}")
-    print(f"driver memory bytes/ballooned page {o['driver_bytes_per_page']:16} {c['driver_bytes_per_page']:17}")
-    print("\nbatch sweep (offline_balloon order=0, host-driven, median of 3): MiB/s inflate / deflate")
-    for b, s in r["batch_sweep"].items():
-        print(f"  batch {b:6}: {s['inflate']['mib_per_s']:8} / {s['deflate']['mib_per_s']}")
-    g = r["guest_side"]
-    print(f"\nguest side (simulate mode): inflate {g['inflate_ns_per_page']} + deflate {g['deflate_ns_per_page']} "
-          f"ns/page vs floor alloc {g['floor_alloc_ns_per_page']} + free {g['floor_free_ns_per_page']} "
-          f"ns/page: {g['ratio_to_floor']}x the floor")
-    print("\nhuge-page ballooning (simulate mode)        order 0      order 9")
+    print_table(r)
+    print(f"\nJSON: {sys.argv[2]}")
+
+
+def print_table(r):
+    s = r["setup"]
+    print(f"\nBenchmark: Linux {s.get('kernel', '?')} ({s.get('variant', '?')} kernel), "
+          f"{r['mib']:.0f} MiB ballooned of a {r['guest_mib']} MiB guest, {r['rounds']} interleaved rounds, "
+          f"QEMU {s.get('qemu', '?')} TCG on {s.get('cpu', '?')}")
+    print("median [min-max]; ratios are ours / C, round by round")
+    h, q = r["host_driven_mib_per_s"], r["ratio"]
+    print(f"{'':30} {'offline_balloon':>24} {'C virtio_balloon':>24} {'ratio':>20}")
+    for who, label in (("ours", "order 9"), ("order0", "order 0")):
+        for op in ("inflate", "deflate"):
+            print(f"host {op} MiB/s, {label:9} {fmt(h[who][op]):>24} {fmt(h['c'][op]):>24} "
+                  f"{fmt(q[who + '_' + op]):>20}")
+    m = r["migration"]
+    print(f"{'migration ns/page (offlining)':30} {fmt(m['ours']['offlining_ns_per_migrated_page']):>24} "
+          f"{fmt(m['c']['offlining_ns_per_migrated_page']):>24} {fmt(q['migration_ns_per_page']):>20}")
+    print(f"{'  balloon pages migrated':30} {fmt(m['ours']['balloon_pages_migrated']):>24} "
+          f"{fmt(m['c']['balloon_pages_migrated']):>24}")
+    print(f"{'  all pages migrated':30} {fmt(m['ours']['all_pages_migrated']):>24} "
+          f"{fmt(m['c']['all_pages_migrated']):>24}")
+    print(f"{'  in our migratepage hook ns':30} {fmt(m['ours']['hook_ns_per_migrated_page']):>24}")
+    b = r["driver_bytes_per_page"]
+    print(f"{'driver bytes/ballooned page':30} {b['ours']:>24} {b['c']:>24}")
+    print("\nbatch sweep (ours, order 0, host-driven, 3 rounds): MiB/s inflate / deflate")
+    for n, x in r["batch_sweep_mib_per_s"].items():
+        print(f"  batch {n:6}: {fmt(x['inflate'])} / {fmt(x['deflate'])}")
+    g = r["guest_side_ns_per_page"]
+    print(f"\nguest side, ns/page: simulate inflate {fmt(g['sim.inflate'])} + deflate {fmt(g['sim.deflate'])}; "
+          f"plain alloc {fmt(g['floor.alloc'])} + free {fmt(g['floor.free'])}: "
+          f"{fmt(q['simulate_to_floor'])}x the floor")
+    print("\nhuge-page ballooning (simulate mode, one round)   order 0      order 9")
     h0, h9 = r["huge"][0], r["huge"][9]
     for key in ("inflate_ns_per_page", "deflate_ns_per_page", "share_in_whole_2m_blocks",
                 "free_2m_blocks_after_deflate", "thp_after_deflate", "thp_fault_alloc"):
-        print(f"  {key:40} {str(h0[key]):>8} {str(h9[key]):>12}")
-    print(f"  inflate rate order 9 / order 0: {r['huge']['ratio_inflate_rate_order9']}x")
-    print(f"\nJSON: {sys.argv[2]}")
+        print(f"  {key:45} {str(h0[key]):>8} {str(h9[key]):>12}")
 
 
 if __name__ == "__main__":
