@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # make bench: for every supported kernel (or only $KERNEL), build the module
 # against that kernel's performance build (KERNEL_VARIANT, perf by default:
-# scripts/kernel-perf.config), boot one guest that runs
-# scripts/bench/guest-bench.sh, print the table and write the JSON
+# scripts/kernel-perf.config) and boot two guests that run
+# scripts/bench/guest-bench.sh: the main benchmark, then host memory given
+# back by a guest whose RAM is 2 MiB hugetlb pages (the host's hugetlb pool
+# is grown for it and shrunk back). Prints the table and writes the JSON
 # (bench-<variant>.json in the kernel's log directory; OB_BENCH_JSON sets the
 # path when one kernel is benchmarked).
 set -euo pipefail
@@ -16,8 +18,25 @@ else
 	kernels=("${KERNELS[@]}")
 	unset OB_BENCH_JSON
 fi
+mem=${OB_MEM:-1024}
 qemu=$(qemu-system-x86_64 --version | awk 'NR == 1 { print $4 }')
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+
+# hugetlb_reserve: make room in the host's hugetlb pool for the guest's RAM;
+# prints the pool size to restore afterwards, fails if the pages cannot be had.
+hugetlb_reserve() {
+	local nr=/proc/sys/vm/nr_hugepages total free need
+	total=$(cat $nr)
+	free=$(awk '$1 == "HugePages_Free:" { print $2 }' /proc/meminfo)
+	need=$((mem / 2))
+	if [ "$free" -lt "$need" ]; then
+		echo $((total + need - free)) > $nr 2>/dev/null || true
+		free=$(awk '$1 == "HugePages_Free:" { print $2 }' /proc/meminfo)
+	fi
+	echo "$total"
+	[ "$free" -ge "$need" ]
+}
+
 for k in "${kernels[@]}"; do
 	info "bench: Linux $k, $KERNEL_VARIANT kernel"
 	KERNEL=$k "$ROOT/scripts/prepare.sh"
@@ -25,7 +44,20 @@ for k in "${kernels[@]}"; do
 	json=${OB_BENCH_JSON:-$log_dir/bench-$KERNEL_VARIANT.json}
 	release=$(cat "$(KERNEL=$k "$ROOT/scripts/print-kdir.sh")/include/config/kernel.release")
 	KERNEL=$k OB_LOG_DIR=$log_dir OB_TIMEOUT=${OB_TIMEOUT:-3000} "$ROOT/scripts/run-guest.sh" bench
-	"$VENV/bin/python3" "$ROOT/scripts/bench/report.py" "$log_dir/guest-bench.log" "$json" \
+	logs=("$log_dir/guest-bench.log")
+	if pool=$(hugetlb_reserve); then
+		info "bench: Linux $k, guest RAM in 2 MiB hugetlb pages"
+		mkdir -p "$log_dir/hugetlb"
+		KERNEL=$k OB_LOG_DIR=$log_dir/hugetlb OB_TIMEOUT=${OB_TIMEOUT:-3000} \
+			OB_APPEND="${OB_APPEND:-} OB_BENCH_PART=hugetlb" \
+			OB_QEMU_ARGS="${OB_QEMU_ARGS:-} -object memory-backend-memfd,id=ram0,size=${mem}M,hugetlb=on,hugetlbsize=2M -machine memory-backend=ram0" \
+			"$ROOT/scripts/run-guest.sh" bench || true
+		logs+=("$log_dir/hugetlb/guest-bench.log")
+	else
+		info "bench: no room for $((mem / 2)) hugetlb pages on the host: the hugetlb-backed guest is not measured"
+	fi
+	echo "$pool" > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+	"$VENV/bin/python3" "$ROOT/scripts/bench/report.py" "$json" "${logs[@]}" \
 		"kernel=$release" "variant=$KERNEL_VARIANT" "qemu=$qemu" "cpu=$cpu" \
-		"vcpus=${OB_SMP:-2}" "accel=${OB_ACCEL:-tcg}"
+		"vcpus=${OB_SMP:-2}" "accel=${OB_ACCEL:-tcg}" "guest_mib=$mem"
 done

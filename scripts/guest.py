@@ -14,6 +14,8 @@ through QMP (the qemu.qmp library) and answers one line: "ok [value]" or
                            set n targets drawn from [lo, hi] MiB with the
                            given seed, back to back; answer the last one
   query-balloon            answer the guest size the host sees, in MiB
+  host-mem                 answer the QEMU process's VmRSS and the host's free
+                           hugetlb memory (HugePages_Free), both in kB
   stats-interval <s>       set guest-stats-polling-interval
   stats                    answer the guest-stats JSON
   wakeup-in <s>            after <s> seconds, wake the guest from suspend to
@@ -88,6 +90,7 @@ async def wait_for_socket(path, proc, timeout=30.0):
 
 # Wake-up tasks in flight (asyncio keeps only weak references to tasks).
 WAKERS = set()
+QEMU = {}  # "pid": the QEMU process, for host-mem
 
 
 async def wake_when_suspended(qmp, delay):
@@ -97,6 +100,18 @@ async def wake_when_suspended(qmp, delay):
             await qmp.execute("system_wakeup")
             return
         await asyncio.sleep(0.1)
+
+
+def host_mem():
+    """QEMU's VmRSS and the host's HugePages_Free, in kB."""
+    def field(path, key):
+        for line in open(path):
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+        return 0
+    huge_free = field("/proc/meminfo", "HugePages_Free") * field("/proc/meminfo", "Hugepagesize")
+    rss = field(f"/proc/{QEMU['pid']}/status", "VmRSS")
+    return f"{rss} {huge_free}"
 
 
 async def handle_request(qmp, line):
@@ -124,6 +139,8 @@ async def handle_request(qmp, line):
                 target = rng.randint(lo, hi)
                 await qmp.execute("balloon", {"value": target * MIB})
             return f"ok {target}"
+        if cmd == "host-mem" and not rest:
+            return f"ok {host_mem()}"
         if cmd == "ping" and not rest:
             return "ok"
         if cmd == "query-balloon" and not rest:
@@ -195,6 +212,7 @@ async def run(args):
         stdin=None if interactive else asyncio.subprocess.DEVNULL,
         stdout=None if interactive else asyncio.subprocess.PIPE,
     )
+    QEMU["pid"] = proc.pid
     state = {"splats": [], "totals": None, "rc": None}
     qmp = QMPClient("offline_balloon")
     tasks = []

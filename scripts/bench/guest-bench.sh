@@ -61,6 +61,26 @@ migration() {
 	balloon "$GUEST_MIB" > /dev/null
 }
 
+# hostmem NAME KO [PARAM...]: the host memory the balloon gives back. The
+# guest first touches its free memory (a file in its tmpfs root, removed
+# again) so that the host backs it; then the host inflates the balloon to half
+# the guest. Prints QEMU's VmRSS and the host's free hugetlb memory (kB)
+# before and after, and the memory ballooned.
+hostmem() {
+	name=$1 ko=$2
+	shift 2
+	dd if=/dev/zero of=/tmp/touch bs=1M count=$(($(meminfo MemFree) / 1024 - 64)) 2> /dev/null
+	rm -f /tmp/touch
+	insmod "$ko" "$@"
+	out "$name.host_before $(host host-mem)"
+	balloon $((GUEST_MIB / 2)) > /dev/null
+	out "$name.host_after $(host host-mem)"
+	out "$name.ballooned_kb $((GUEST_MIB / 2 * 1024))"
+	balloon "$GUEST_MIB" > /dev/null
+	ko=${ko##*/}
+	rmmod "${ko%.ko}"
+}
+
 # overhead NAME: driver memory (Slab + VmallocUsed) at 0 and at KEEP_MIB.
 overhead() {
 	drop_caches
@@ -70,6 +90,16 @@ overhead() {
 	out "$1.mem1_kb $(($(meminfo Slab) + $(meminfo VmallocUsed)))"
 	balloon "$GUEST_MIB" > /dev/null
 }
+
+# A guest whose RAM is a hugetlb memfd of 2 MiB pages (bench.sh boots it):
+# only host memory.
+if [ "${OB_BENCH_PART:-main}" = hugetlb ]; then
+	hostmem hugetlb.ours $KO
+	hostmem hugetlb.order0 $KO order=0
+	hostmem hugetlb.c $C_KO
+	out "done_hugetlb 1"
+	exit 0
+fi
 
 out "pages $PAGES"
 out "rounds $ROUNDS"
@@ -98,6 +128,10 @@ while [ $r -lt "$ROUNDS" ]; do
 	rmmod offline_balloon
 	r=$((r + 1))
 done
+
+echo "== host memory given back, normal (4 KiB) guest RAM"
+hostmem normal.ours $KO
+hostmem normal.c $C_KO
 
 echo "== host-driven: batch size sweep (single pages, as the C driver)"
 for b in 256 1024 4096 16384; do

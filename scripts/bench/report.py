@@ -2,18 +2,20 @@
 """Turn the OB_BENCH lines of a benchmark guest's console log into a table
 (stdout) and a JSON file, with the median and the spread (min/median/max) of
 every per-round figure and of every ratio, taken round by round.
-Usage: report.py CONSOLE_LOG JSON_OUT [KEY=VALUE...] (the KEY=VALUE pairs,
-e.g. the kernel and QEMU versions, go into the JSON's "setup")."""
+Usage: report.py JSON_OUT CONSOLE_LOG... [KEY=VALUE...]: the figures of every
+log are merged; the KEY=VALUE pairs (kernel, QEMU version...) go into the
+JSON's "setup"."""
 
 import json
 import statistics
 import sys
 
 
-def parse(path):
-    """Every OB_BENCH key with the list of its values, in order."""
+def parse(paths):
+    """Every OB_BENCH key of the logs with the list of its values, in order."""
     values = {}
-    for line in open(path, errors="replace"):
+    lines = (line for path in paths for line in open(path, errors="replace"))
+    for line in lines:
         parts = line.split()
         if len(parts) >= 3 and parts[0] == "OB_BENCH":
             nums = [int(x) for x in parts[2:]]
@@ -56,11 +58,12 @@ def ratios(a, b):
 
 
 def main():
-    rep = Report(parse(sys.argv[1]))
+    json_out, args = sys.argv[1], sys.argv[2:]
+    rep = Report(parse([a for a in args if "=" not in a]))
     v = rep.v
     if v.get("done") != [1]:
         sys.exit("benchmark did not finish: see the console log")
-    r = {"setup": dict(kv.split("=", 1) for kv in sys.argv[3:]),
+    r = {"setup": dict(a.split("=", 1) for a in args if "=" in a),
          "pages": rep.pages, "mib": rep.mib, "rounds": rep.rounds, "guest_mib": rep.one("guest_mib")}
 
     host = {}
@@ -122,9 +125,25 @@ def main():
             "thp_after_deflate": f"{thp[0]} of {thp[1]}",
             "thp_fault_alloc": rep.one(p + "thp_fault_alloc"),
         }
-    json.dump(r, open(sys.argv[2], "w"), indent=2)
+    r["host_memory"] = {"normal": host_memory(rep, "normal", ("ours", "c"))}
+    if v.get("done_hugetlb") == [1]:
+        r["host_memory"]["hugetlb"] = host_memory(rep, "hugetlb", ("ours", "order0", "c"))
+    json.dump(r, open(json_out, "w"), indent=2)
     print_table(r)
-    print(f"\nJSON: {sys.argv[2]}")
+    print(f"\nJSON: {json_out}")
+
+
+def host_memory(rep, backing, drivers):
+    """Per driver: MiB ballooned, MiB back on the host (QEMU's RSS drop, or
+    the rise of the host's free hugetlb memory) and the share."""
+    out = {}
+    for who in drivers:
+        before, after = rep.one(f"{backing}.{who}.host_before"), rep.one(f"{backing}.{who}.host_after")
+        back_kb = before[0] - after[0] if backing == "normal" else after[1] - before[1]
+        ballooned_kb = rep.one(f"{backing}.{who}.ballooned_kb")
+        out[who] = {"ballooned_mib": ballooned_kb // 1024, "host_mib_back": back_kb // 1024,
+                    "share": round(back_kb / ballooned_kb, 3)}
+    return out
 
 
 def print_table(r):
@@ -147,6 +166,12 @@ def print_table(r):
     print(f"{'  all pages migrated':30} {fmt(m['ours']['all_pages_migrated']):>24} "
           f"{fmt(m['c']['all_pages_migrated']):>24}")
     print(f"{'  in our migratepage hook ns':30} {fmt(m['ours']['hook_ns_per_migrated_page']):>24}")
+    for backing, d in r["host_memory"].items():
+        what = "QEMU RSS drop" if backing == "normal" else "HugePages_Free rise"
+        row = ", ".join(f"{who} {x['host_mib_back']} MiB ({x['share']:.0%})" for who, x in d.items())
+        print(f"host memory back, {backing} RAM ({what}) of {d['ours']['ballooned_mib']} MiB ballooned: {row}")
+    if "hugetlb" not in r["host_memory"]:
+        print("host memory back, hugetlb RAM: not measured (no hugetlb pages on the host, or the guest failed)")
     b = r["driver_bytes_per_page"]
     print(f"{'driver bytes/ballooned page':30} {b['ours']:>24} {b['c']:>24}")
     print("\nbatch sweep (ours, order 0, host-driven, 3 rounds): MiB/s inflate / deflate")
