@@ -29,11 +29,15 @@ all: modules
 
 modules:
 	@test -f $(KDIR)/rust/libkernel.rmeta || { echo "no Rust-enabled kernel build in $(KDIR): run 'make kernel' or set KDIR"; exit 1; }
+	@# Builds of one kernel source with other configs (the test, KASAN and
+	@# performance kernels) share paths that Kbuild compares: start clean
+	@# when the build directory changes, or stale objects and bindings stay.
+	@test "$$(cat .ob-kdir 2>/dev/null)" = "$(KDIR)" || { $(MAKE) -s clean >/dev/null && echo "$(KDIR)" > .ob-kdir; }
 	$(KMAKE) modules
 
 clean:
 	$(KMAKE) clean
-	rm -f src/bindings_generated.rs
+	rm -f src/bindings_generated.rs .ob-kdir
 
 modules_install:
 	$(KMAKE) modules_install

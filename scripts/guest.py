@@ -14,6 +14,12 @@ through QMP (the qemu.qmp library) and answers one line: "ok [value]" or
                            set n targets drawn from [lo, hi] MiB with the
                            given seed, back to back; answer the last one
   query-balloon            answer the guest size the host sees, in MiB
+  balloon-trace start|stop trace the balloon's requests (QEMU trace events
+                           virtqueue_pop and virtio_balloon_handle_output, to
+                           the -D log); stop answers "requests N pfns N
+                           blocks_whole N blocks_split N": the requests that
+                           carried PFNs, their PFNs, and the 2 MiB blocks
+                           whose 512 PFNs all came in one request, or not
   host-mem                 answer the QEMU process's VmRSS and the host's free
                            hugetlb memory (HugePages_Free), both in kB
   stats-interval <s>       set guest-stats-polling-interval
@@ -68,6 +74,7 @@ def qemu_command(args, workdir):
         "-no-reboot",
         "-device", "virtio-balloon-pci,id=balloon0,deflate-on-oom=on,free-page-reporting=on",
         "-qmp", f"unix:{workdir}/qmp.sock,server=on,wait=off",
+        "-D", f"{workdir}/qemu.log",
         "-chardev", f"socket,id=agent,path={workdir}/agent.sock,server=on,wait=off",
         "-device", "virtio-serial-pci",
         "-device", "virtserialport,chardev=agent,name=org.offline_balloon.agent",
@@ -90,7 +97,9 @@ async def wait_for_socket(path, proc, timeout=30.0):
 
 # Wake-up tasks in flight (asyncio keeps only weak references to tasks).
 WAKERS = set()
-QEMU = {}  # "pid": the QEMU process, for host-mem
+QEMU = {}  # "pid": the QEMU process (host-mem); "log": its -D log (balloon-trace)
+TRACE_EVENTS = ("virtqueue_pop", "virtio_balloon_handle_output")
+GPA = re.compile(r"virtio_balloon_handle_output .*gpa: 0x([0-9a-f]+)")
 
 
 async def wake_when_suspended(qmp, delay):
@@ -100,6 +109,39 @@ async def wake_when_suspended(qmp, delay):
             await qmp.execute("system_wakeup")
             return
         await asyncio.sleep(0.1)
+
+
+def balloon_requests(text):
+    """Summarize the balloon requests in a QEMU trace: each virtqueue_pop
+    starts a request, each virtio_balloon_handle_output adds a PFN to it."""
+    requests = []
+    for line in text.splitlines():
+        if "virtqueue_pop" in line:
+            requests.append([])
+        elif (m := GPA.search(line)) and requests:
+            requests[-1].append(int(m.group(1), 16) >> 12)
+    requests = [r for r in requests if r]
+    per_block = {}  # 2 MiB block -> its PFN count in each request carrying some
+    for r in requests:
+        counts = {}
+        for pfn in r:
+            counts[pfn >> 9] = counts.get(pfn >> 9, 0) + 1
+        for block, n in counts.items():
+            per_block.setdefault(block, []).append(n)
+    whole = sum(1 for ns in per_block.values() if ns == [512])
+    return (f"requests {len(requests)} pfns {sum(map(len, requests))} "
+            f"blocks_whole {whole} blocks_split {len(per_block) - whole}")
+
+
+async def balloon_trace(qmp, start):
+    for name in TRACE_EVENTS:
+        await qmp.execute("trace-event-set-state", {"name": name, "enable": start})
+    if start:
+        QEMU["trace_from"] = os.path.getsize(QEMU["log"]) if os.path.exists(QEMU["log"]) else 0
+        return "ok"
+    with open(QEMU["log"], errors="replace") as f:
+        f.seek(QEMU.get("trace_from", 0))
+        return "ok " + balloon_requests(f.read())
 
 
 def host_mem():
@@ -139,6 +181,8 @@ async def handle_request(qmp, line):
                 target = rng.randint(lo, hi)
                 await qmp.execute("balloon", {"value": target * MIB})
             return f"ok {target}"
+        if cmd == "balloon-trace" and rest in (["start"], ["stop"]):
+            return await balloon_trace(qmp, rest[0] == "start")
         if cmd == "host-mem" and not rest:
             return f"ok {host_mem()}"
         if cmd == "ping" and not rest:
@@ -213,6 +257,7 @@ async def run(args):
         stdout=None if interactive else asyncio.subprocess.PIPE,
     )
     QEMU["pid"] = proc.pid
+    QEMU["log"] = f"{workdir}/qemu.log"
     state = {"splats": [], "totals": None, "rc": None}
     qmp = QMPClient("offline_balloon")
     tasks = []
