@@ -38,6 +38,8 @@ int ob_page_count(struct page *page) { return page_count(page); }
 bool ob_page_ref_freeze(struct page *page, int count) { return page_ref_freeze(page, count); }
 void ob_page_ref_unfreeze(struct page *page, int count) { page_ref_unfreeze(page, count); }
 unsigned long ob_page_to_pfn(struct page *page) { return page_to_pfn(page); }
+struct page *ob_pfn_to_page(unsigned long pfn) { return pfn_to_page(pfn); }
+bool ob_page_same_zone(struct page *a, struct page *b) { return page_zone(a) == page_zone(b); }
 unsigned long ob_totalram_pages(void) { return totalram_pages(); }
 
 void ob_set_page_skippable(struct page *page) { folio_set_owner_2(page_folio(page)); }
@@ -48,6 +50,7 @@ void ob_init_list_head(struct list_head *list) { INIT_LIST_HEAD(list); }
 bool ob_list_empty(struct list_head *list) { return list_empty(list); }
 void ob_page_list_push(struct list_head *list, struct page *page) { list_add(&page->lru, list); }
 struct page *ob_page_list_pop(struct list_head *list) { struct page *page = list_first_entry_or_null(list, struct page, lru); if (page) list_del(&page->lru); return page; }
+void ob_page_list_del(struct page *page) { list_del(&page->lru); }
 
 void ob_balloon_devinfo_init(struct balloon_dev_info *b_dev_info) { balloon_devinfo_init(b_dev_info); }
 

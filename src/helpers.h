@@ -33,6 +33,8 @@ int ob_page_count(struct page *page);
 bool ob_page_ref_freeze(struct page *page, int count);
 void ob_page_ref_unfreeze(struct page *page, int count);
 unsigned long ob_page_to_pfn(struct page *page);
+struct page *ob_pfn_to_page(unsigned long pfn);
+bool ob_page_same_zone(struct page *a, struct page *b);
 unsigned long ob_totalram_pages(void);
 
 /*
@@ -48,6 +50,7 @@ void ob_init_list_head(struct list_head *list);
 bool ob_list_empty(struct list_head *list);
 void ob_page_list_push(struct list_head *list, struct page *page);
 struct page *ob_page_list_pop(struct list_head *list);
+void ob_page_list_del(struct page *page);
 
 /* The balloon core (more in compat/). */
 void ob_balloon_devinfo_init(struct balloon_dev_info *b_dev_info);

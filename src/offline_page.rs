@@ -261,6 +261,147 @@ fn free_page(page: NonNull<bindings::page>, model: RefModel) {
     }
 }
 
+/// The order of the blocks [`OfflineBlock`] frees at once: 2 MiB, the
+/// blocks the balloon inflates whole by default.
+pub(crate) const BLOCK_ORDER: u32 = 9;
+/// Pages in a block of [`BLOCK_ORDER`].
+pub(crate) const BLOCK_PAGES: usize = 1 << BLOCK_ORDER;
+
+/// Offline pages of one naturally aligned block of [`BLOCK_PAGES`] on their
+/// way back to the buddy allocator: the proposal's `free_offline_pages()` of
+/// an order. [`OfflineBlock::add`] takes the block's pages in PFN order;
+/// dropping the value frees what it took, the whole block in one buddy free
+/// (and one managed page count update) when it took every page, or page by
+/// page otherwise.
+///
+/// # Invariants
+///
+/// `head` is the first page of a naturally aligned block of [`BLOCK_PAGES`]
+/// pages in one zone. The block's first `taken` pages were offline pages of
+/// `model` and are owned by this value. The head is still one; every other
+/// taken page has no page type, is not skippable, and has a refcount of 0
+/// that nobody else can raise.
+pub(crate) struct OfflineBlock {
+    head: NonNull<bindings::page>,
+    model: RefModel,
+    taken: usize,
+}
+
+impl OfflineBlock {
+    /// The block whose first page has PFN `head_pfn`, for offline pages of
+    /// `model`; `None` if that PFN is not aligned to the block or the block
+    /// spans two zones (then its pages go back one by one).
+    ///
+    /// # Safety
+    ///
+    /// Every page of the block must be a valid page (e.g. the caller owns
+    /// all of them as offline pages).
+    pub(crate) unsafe fn new(head_pfn: u64, model: RefModel) -> Option<Self> {
+        if head_pfn % BLOCK_PAGES as u64 != 0 {
+            return None;
+        }
+        // SAFETY: the caller vouches for every page of the block.
+        let (head, last) = unsafe {
+            let head = bindings::ob_pfn_to_page(head_pfn as kernel::ffi::c_ulong);
+            (
+                head,
+                bindings::ob_pfn_to_page(
+                    (head_pfn + BLOCK_PAGES as u64 - 1) as kernel::ffi::c_ulong,
+                ),
+            )
+        };
+        // SAFETY: both are valid pages (the caller's contract).
+        if !unsafe { bindings::ob_page_same_zone(head, last) } {
+            return None;
+        }
+        // INVARIANT: an aligned block in one zone, nothing taken yet.
+        Some(Self {
+            head: NonNull::new(head)?,
+            model,
+            taken: 0,
+        })
+    }
+
+    /// Takes `page`, which must be the block's next page (in PFN order) and
+    /// of the block's model; otherwise, or when a PFN walker holds a
+    /// speculative reference to it so that its refcount cannot be frozen,
+    /// gives it back. Then the block will go back page by page.
+    pub(crate) fn add(&mut self, page: OfflinePage) -> Result<(), OfflinePage> {
+        if self.taken == BLOCK_PAGES
+            || page.model != self.model
+            // SAFETY: `taken < BLOCK_PAGES`, inside the block's memory map.
+            || page.page.as_ptr() != unsafe { self.head.as_ptr().add(self.taken) }
+        {
+            return Err(page);
+        }
+        let p = page.page.as_ptr();
+        if self.taken > 0 {
+            // A movable page's refcount of 1 goes to 0 unless someone holds another.
+            // SAFETY: we own the page; freezing fails harmlessly while others hold references.
+            if self.model == RefModel::Movable && !unsafe { bindings::ob_page_ref_freeze(p, 1) } {
+                return Err(page);
+            }
+            // SAFETY: we own the page, whose refcount is 0 now: nobody can reference it
+            // and look at its type or flags any more.
+            unsafe {
+                bindings::ob_clear_page_skippable(p);
+                bindings::ob_offline_block_tail_prepare(p);
+            }
+        }
+        core::mem::forget(page);
+        // INVARIANT: the page is owned here and, unless it is the head, prepared as the
+        // invariant says.
+        self.taken += 1;
+        Ok(())
+    }
+
+    /// Whether the block took all its pages: dropping it frees them in one go.
+    pub(crate) fn is_whole(&self) -> bool {
+        self.taken == BLOCK_PAGES
+    }
+}
+
+impl Drop for OfflineBlock {
+    fn drop(&mut self) {
+        let head = self.head.as_ptr();
+        if self.is_whole() {
+            let nr = BLOCK_PAGES as kernel::ffi::c_long;
+            // SAFETY: the whole block is ours: the head an offline page of `model`,
+            // every other page prepared for a free of the block's order (type
+            // invariant). The head gets the buddy's refcount of 1 back.
+            unsafe {
+                if self.model == RefModel::Frozen {
+                    bindings::ob_clear_page_skippable(head);
+                    bindings::ob_page_ref_unfreeze(head, 1);
+                }
+                if counts_here(self.model) {
+                    bindings::adjust_managed_page_count(head, nr);
+                }
+                bindings::ob_free_offline_block(head, BLOCK_ORDER);
+            }
+            return;
+        }
+        for i in 0..self.taken {
+            // SAFETY: `i < taken`, inside the block's memory map.
+            let page = unsafe { NonNull::new_unchecked(head.add(i)) };
+            if i == 0 {
+                free_page(page, self.model);
+                continue;
+            }
+            let p = page.as_ptr();
+            // SAFETY: a prepared page of ours (type invariant): it gets the buddy's
+            // refcount of 1 back and goes back on its own.
+            unsafe {
+                bindings::ob_page_ref_unfreeze(p, 1);
+                if counts_here(self.model) {
+                    bindings::adjust_managed_page_count(p, 1);
+                }
+                bindings::ob_free_page(p);
+            }
+        }
+    }
+}
+
 /// Whether these helpers move pages of `model` in and out of the managed page
 /// count, rather than the balloon core; see [Accounting](self#accounting).
 fn counts_here(model: RefModel) -> bool {

@@ -3,7 +3,7 @@
 //! A list of offline pages linked through `page->lru`: no memory per page.
 
 use crate::bindings;
-use crate::offline_page::{OfflinePage, RefModel};
+use crate::offline_page::{self, OfflineBlock, OfflinePage, RefModel, BLOCK_PAGES};
 use core::ptr::NonNull;
 use kernel::prelude::*;
 use kernel::types::Opaque;
@@ -61,6 +61,57 @@ impl PageList {
         Some(unsafe { OfflinePage::from_raw(page, self.model) })
     }
 
+    /// Removes `page` from the list.
+    ///
+    /// # Safety
+    ///
+    /// `page` must be on this list.
+    unsafe fn remove(&mut self, page: NonNull<bindings::page>) -> OfflinePage {
+        // SAFETY: the page is on this list (the caller's contract), linked through `lru`.
+        unsafe { bindings::ob_page_list_del(page.as_ptr()) };
+        // INVARIANT: one page less is owned by the list.
+        self.len -= 1;
+        // SAFETY: the list owned the page, in model `self.model`, and just gave it up.
+        unsafe { OfflinePage::from_raw(page, self.model) }
+    }
+
+    /// Frees every page of the list to the buddy allocator: each naturally
+    /// aligned block of [`BLOCK_PAGES`] that the list holds whole goes back in
+    /// one free ([`OfflineBlock`]), the other pages one by one. `pfns` must
+    /// hold the PFNs of exactly the list's pages; it is sorted here. Returns
+    /// how many blocks went back whole.
+    pub(crate) fn free_all(&mut self, pfns: &mut [u64]) -> usize {
+        debug_assert_eq!(pfns.len(), self.len);
+        pfns.sort_unstable();
+        let blocks = whole_blocks(pfns);
+        let mut whole = 0;
+        for &head_pfn in &pfns[..blocks] {
+            // SAFETY: every page of the block is on this list, hence ours and valid.
+            let Some(mut block) = (unsafe { OfflineBlock::new(head_pfn, self.model) }) else {
+                continue;
+            };
+            for pfn in head_pfn..head_pfn + BLOCK_PAGES as u64 {
+                // SAFETY: the page's PFN came with the list's pages, so it is on the list.
+                let page = unsafe {
+                    self.remove(NonNull::new_unchecked(bindings::ob_pfn_to_page(
+                        pfn as kernel::ffi::c_ulong,
+                    )))
+                };
+                if let Err(page) = block.add(page) {
+                    // The block goes back page by page: this one now, the ones it took
+                    // when it drops, the rest with the list.
+                    offline_page::free_offline_page(page);
+                    break;
+                }
+            }
+            whole += usize::from(block.is_whole());
+        }
+        while let Some(page) = self.pop() {
+            offline_page::free_offline_page(page);
+        }
+        whole
+    }
+
     /// Moves every page onto the balloon core list of `b_dev_info`,
     /// which owns them from then on. Returns how many there were.
     ///
@@ -105,4 +156,24 @@ impl Drop for PageList {
             drop(page);
         }
     }
+}
+
+/// Moves the first PFN of every naturally aligned block of [`BLOCK_PAGES`]
+/// whose PFNs `sorted` (sorted, without duplicates) all holds to the front of
+/// `sorted`, and returns how many there are.
+fn whole_blocks(sorted: &mut [u64]) -> usize {
+    let (mut blocks, mut i) = (0, 0);
+    while i + BLOCK_PAGES <= sorted.len() {
+        let first = sorted[i];
+        if first % BLOCK_PAGES as u64 == 0
+            && sorted[i + BLOCK_PAGES - 1] == first + BLOCK_PAGES as u64 - 1
+        {
+            sorted[blocks] = first;
+            blocks += 1;
+            i += BLOCK_PAGES;
+        } else {
+            i += 1;
+        }
+    }
+    blocks
 }

@@ -28,6 +28,8 @@ pub(crate) struct Stats {
     pub(crate) offlined_total: AtomicU64,
     /// Blocks of `1 << order` pages inflated whole.
     pub(crate) inflated_blocks_total: AtomicU64,
+    /// Naturally aligned 2 MiB blocks deflated whole (one buddy free each).
+    pub(crate) deflated_blocks_total: AtomicU64,
     /// Times a block could not be had without reclaim and single pages were used.
     pub(crate) block_failed_total: AtomicU64,
     /// Pages given back to stop the OOM killer.
@@ -57,7 +59,7 @@ impl Stats {
         let migrated_total = self.migrated_total.load(Relaxed);
         let per_page =
             |ns: &AtomicU64, pages: u64| ns.load(Relaxed).checked_div(pages).unwrap_or(0);
-        let lines: [(&str, u64); 20] = [
+        let lines: [(&str, u64); 21] = [
             ("target_pages", target),
             ("inflated_pages", movable + frozen),
             ("movable_pages", movable),
@@ -78,6 +80,10 @@ impl Stats {
                 self.inflated_blocks_total.load(Relaxed),
             ),
             ("block_failed_total", self.block_failed_total.load(Relaxed)),
+            (
+                "deflated_blocks_total",
+                self.deflated_blocks_total.load(Relaxed),
+            ),
             ("inflate_ns_total", self.inflate_ns.load(Relaxed)),
             ("deflate_ns_total", self.deflate_ns.load(Relaxed)),
             (

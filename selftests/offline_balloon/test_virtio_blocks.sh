@@ -21,6 +21,8 @@ ktap_set_plan 7
 traced_inflation() {
 	sync; echo 3 > /proc/sys/vm/drop_caches
 	compact
+	# An earlier test may have left a target: start from a deflated balloon.
+	host balloon "$GUEST_MIB" || return 1
 	ob_load "$@" || return 1
 	host balloon-trace start > /dev/null || return 1
 	host balloon-wait $TARGET_MIB 120 > /dev/null || return 1

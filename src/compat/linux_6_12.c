@@ -12,5 +12,6 @@ void ob_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags) { spin_unl
 void ob_count_vm_event(enum vm_event_item item) { count_vm_event(item); }
 void ob_get_page(struct page *page) { get_page(page); }
 void ob_put_page(struct page *page) { put_page(page); }
-bool ob_page_same_zone(struct page *a, struct page *b) { return page_zone(a) == page_zone(b); }
 void ob_free_offline_page(struct page *page) { __ClearPageOffline(page); __free_page(page); }
+void ob_offline_block_tail_prepare(struct page *page) { __ClearPageOffline(page); page->mapping = NULL; }
+void ob_free_offline_block(struct page *head, unsigned int order) { __ClearPageOffline(head); __free_pages(head, order); }

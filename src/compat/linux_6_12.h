@@ -17,8 +17,14 @@ void ob_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
 void ob_count_vm_event(enum vm_event_item item);
 void ob_get_page(struct page *page);
 void ob_put_page(struct page *page);
-bool ob_page_same_zone(struct page *a, struct page *b);
 /* A page must not be PageOffline when it goes back to the buddy. */
 void ob_free_offline_page(struct page *page);
+/*
+ * Freeing a block of order > 0 checks its tail pages as they are (no page
+ * type, mapping NULL; a dequeued balloon page keeps PAGE_MAPPING_MOVABLE) and
+ * cleans up only the head.
+ */
+void ob_offline_block_tail_prepare(struct page *page);
+void ob_free_offline_block(struct page *head, unsigned int order);
 
 #endif

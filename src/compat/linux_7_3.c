@@ -5,3 +5,5 @@
 #include "compat.h"
 
 void ob_free_offline_page(struct page *page) { __free_page(page); }
+void ob_offline_block_tail_prepare(struct page *page) { __ClearPageOffline(page); }
+void ob_free_offline_block(struct page *head, unsigned int order) { __free_pages(head, order); }
