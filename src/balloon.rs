@@ -127,12 +127,10 @@ struct Inflating {
     pfns: Pfns,
 }
 
-/// The deflate scratch space: the pages of one batch and their PFNs, and a
-/// list for the balloon core to dequeue onto.
+/// The deflate scratch space: the pages of one batch and their PFNs.
 struct Deflating {
     list: PageList,
     pfns: Pfns,
-    dequeued: PageList,
 }
 
 /// The frozen pages, and the PFNs of a memory block going offline, whose
@@ -223,7 +221,6 @@ impl Balloon {
         let deflating = Deflating {
             list: PageList::new(model)?,
             pfns: Pfns::new(config.batch)?,
-            dequeued: PageList::new(model)?,
         };
         let frozen = Frozen {
             list: PageList::new(RefModel::Frozen)?,
@@ -557,11 +554,7 @@ impl Balloon {
         let want = want.min(self.config.batch);
         let start = Stopwatch::start();
         let mut deflating = self.deflating.lock();
-        let Deflating {
-            list,
-            pfns,
-            dequeued,
-        } = &mut *deflating;
+        let Deflating { list, pfns } = &mut *deflating;
         // The host must back the pages before the guest uses them again. While it
         // is down nothing is deflated, unless the balloon is shutting down: a
         // device whose restore failed is gone for good, and its pages come back.
@@ -573,11 +566,8 @@ impl Balloon {
         match self.config.model {
             RefModel::Movable => {
                 // SAFETY: `dev_info` is live; its pages are our movable offline pages.
-                unsafe { dequeued.dequeue_from(self.dev_info.0.get(), want) };
-                while let Some(page) = dequeued.pop() {
-                    pfns.push(page.pfn());
-                    list.push(page);
-                }
+                unsafe { list.dequeue_from(self.dev_info.0.get(), want) };
+                list.for_each_pfn(|pfn| pfns.push(pfn));
             }
             RefModel::Frozen => {
                 // Held until the pages are freed: see `memory_going_offline`.

@@ -51,6 +51,8 @@ bool ob_list_empty(struct list_head *list) { return list_empty(list); }
 void ob_page_list_push(struct list_head *list, struct page *page) { list_add(&page->lru, list); }
 struct page *ob_page_list_pop(struct list_head *list) { struct page *page = list_first_entry_or_null(list, struct page, lru); if (page) list_del(&page->lru); return page; }
 void ob_page_list_del(struct page *page) { list_del(&page->lru); }
+struct page *ob_page_list_first(struct list_head *list) { return list_first_entry_or_null(list, struct page, lru); }
+struct page *ob_page_list_next(struct list_head *list, struct page *page) { return list_is_last(&page->lru, list) ? NULL : list_next_entry(page, lru); }
 
 void ob_balloon_devinfo_init(struct balloon_dev_info *b_dev_info) { balloon_devinfo_init(b_dev_info); }
 

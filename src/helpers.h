@@ -51,6 +51,8 @@ bool ob_list_empty(struct list_head *list);
 void ob_page_list_push(struct list_head *list, struct page *page);
 struct page *ob_page_list_pop(struct list_head *list);
 void ob_page_list_del(struct page *page);
+struct page *ob_page_list_first(struct list_head *list);
+struct page *ob_page_list_next(struct list_head *list, struct page *page);
 
 /* The balloon core (more in compat/). */
 void ob_balloon_devinfo_init(struct balloon_dev_info *b_dev_info);

@@ -61,6 +61,19 @@ impl PageList {
         Some(unsafe { OfflinePage::from_raw(page, self.model) })
     }
 
+    /// Calls `f` with the PFN of every page on the list, front to back.
+    pub(crate) fn for_each_pfn(&self, mut f: impl FnMut(u64)) {
+        // SAFETY: `head` is an initialised list of pages linked through `lru`.
+        let mut page = unsafe { bindings::ob_page_list_first(self.head.get()) };
+        while !page.is_null() {
+            // SAFETY: `page` is on the list, so it is a valid page owned by it.
+            unsafe {
+                f(bindings::ob_page_to_pfn(page) as u64);
+                page = bindings::ob_page_list_next(self.head.get(), page);
+            }
+        }
+    }
+
     /// Removes `page` from the list.
     ///
     /// # Safety
@@ -78,11 +91,10 @@ impl PageList {
     /// Frees every page of the list to the buddy allocator: each naturally
     /// aligned block of [`BLOCK_PAGES`] that the list holds whole goes back in
     /// one free ([`OfflineBlock`]), the other pages one by one. `pfns` must
-    /// hold the PFNs of exactly the list's pages; it is sorted here. Returns
-    /// how many blocks went back whole.
+    /// hold the PFNs of exactly the list's pages (see [`whole_blocks`]); it is
+    /// used as scratch space. Returns how many blocks went back whole.
     pub(crate) fn free_all(&mut self, pfns: &mut [u64]) -> usize {
         debug_assert_eq!(pfns.len(), self.len);
-        pfns.sort_unstable();
         let blocks = whole_blocks(pfns);
         let mut whole = 0;
         for &head_pfn in &pfns[..blocks] {
@@ -159,20 +171,26 @@ impl Drop for PageList {
 }
 
 /// Moves the first PFN of every naturally aligned block of [`BLOCK_PAGES`]
-/// whose PFNs `sorted` (sorted, without duplicates) all holds to the front of
-/// `sorted`, and returns how many there are.
-fn whole_blocks(sorted: &mut [u64]) -> usize {
+/// whose PFNs `pfns` (without duplicates) holds as one run of
+/// [`BLOCK_PAGES`] consecutive entries, in any order, to the front of `pfns`,
+/// and returns how many there are. Blocks inflated whole come back as such
+/// runs; a block spread over the batch goes back page by page.
+fn whole_blocks(pfns: &mut [u64]) -> usize {
     let (mut blocks, mut i) = (0, 0);
-    while i + BLOCK_PAGES <= sorted.len() {
-        let first = sorted[i];
-        if first % BLOCK_PAGES as u64 == 0
-            && sorted[i + BLOCK_PAGES - 1] == first + BLOCK_PAGES as u64 - 1
+    while i + BLOCK_PAGES <= pfns.len() {
+        let block = pfns[i] / BLOCK_PAGES as u64;
+        // Distinct PFNs of one block, as many as it has pages, are all of them.
+        // Otherwise no run can start before the first PFN of another block.
+        match pfns[i + 1..i + BLOCK_PAGES]
+            .iter()
+            .position(|&pfn| pfn / BLOCK_PAGES as u64 != block)
         {
-            sorted[blocks] = first;
-            blocks += 1;
-            i += BLOCK_PAGES;
-        } else {
-            i += 1;
+            None => {
+                pfns[blocks] = block * BLOCK_PAGES as u64;
+                blocks += 1;
+                i += BLOCK_PAGES;
+            }
+            Some(j) => i += 1 + j,
         }
     }
     blocks

@@ -69,7 +69,7 @@ migration() {
 hostmem() {
 	name=$1 ko=$2
 	shift 2
-	dd if=/dev/zero of=/tmp/touch bs=1M count=$(($(meminfo MemFree) / 1024 - 64)) 2> /dev/null
+	dd if=/dev/zero of=/tmp/touch bs=1M count=$(($(meminfo MemFree) / 1024 - 16)) 2> /dev/null
 	rm -f /tmp/touch
 	insmod "$ko" "$@"
 	out "$name.host_before $(host host-mem)"
@@ -158,6 +158,21 @@ while [ $r -lt "$ROUNDS" ]; do
 done
 rmmod offline_balloon
 
+echo "== simulate mode, interleaved: inflate and deflate per page, order 9 and order 0"
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	for order in 9 0; do
+		insmod $KO simulate=1 order=$order
+		echo $PAGES > $D/target_pages; wait_inflated $PAGES
+		echo 0 > $D/target_pages; wait_inflated 0
+		out "sim$order.inflate_ns_per_page $(stat inflate_ns_per_page)"
+		out "sim$order.deflate_ns_per_page $(stat deflate_ns_per_page)"
+		out "sim$order.deflated_blocks $(stat deflated_blocks_total)"
+		rmmod offline_balloon
+	done
+	r=$((r + 1))
+done
+
 echo "== huge-page ballooning: order 0 vs order 9 (simulate mode)"
 echo always > /sys/kernel/mm/transparent_hugepage/enabled
 for order in 0 9; do
@@ -165,13 +180,11 @@ for order in 0 9; do
 	echo 1 > /proc/sys/vm/compact_memory
 	insmod $KO simulate=1 order=$order
 	echo $PAGES > $D/target_pages; wait_inflated $PAGES
-	out "sim$order.inflate_ns_per_page $(($(stat inflate_ns_total) / PAGES))"
 	set -- $(/selftests/offline_balloon/offline_pages)
 	out "sim$order.offline $2"
 	out "sim$order.blocks2m $6"
 	out "sim$order.blocks_inflated $(stat inflated_blocks_total)"
 	echo 0 > $D/target_pages; wait_inflated 0
-	out "sim$order.deflate_ns_per_page $(($(stat deflate_ns_total) / PAGES))"
 	out "sim$order.free_2m_after_deflate $(awk '{ s += $(NF - 1) + $NF } END { print s }' /proc/buddyinfo)"
 	t0=$(vmstat thp_fault_alloc)
 	set -- $(thp_touch 256)

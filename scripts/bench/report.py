@@ -75,6 +75,10 @@ def main():
         for op in ("inflate", "deflate"):
             r["ratio"][f"{who}_{op}"] = spread(ratios(host[who][op], host["c"][op]))
 
+    # Deflation against inflation, ours, host-driven (rates: >= 1 is as fast).
+    for who in ("ours", "order0"):
+        r["ratio"][f"{who}_deflate_to_inflate_rate"] = spread(ratios(host[who]["deflate"], host[who]["inflate"]))
+
     # Migration: time per migrated balloon page, from outside (offlining a
     # memory block that is nearly all balloon), and inside our migratepage hook.
     mig = {}
@@ -111,14 +115,20 @@ def main():
     r["guest_side_ns_per_page"] = {k: spread(xs) for k, xs in g.items()}
     r["ratio"]["simulate_to_floor"] = spread(ratios(sim, floor))
 
+    r["simulate_ns_per_page"] = {}
+    for order in (9, 0):
+        p = f"sim{order}."
+        inflate, deflate = rep.per_round(p + "inflate_ns_per_page"), rep.per_round(p + "deflate_ns_per_page")
+        r["simulate_ns_per_page"][order] = {
+            "inflate": spread(inflate), "deflate": spread(deflate),
+            "deflate_to_inflate": spread(ratios(deflate, inflate)),
+            "blocks_deflated_whole": spread(rep.per_round(p + "deflated_blocks"))}
     r["huge"] = {}
     for order in (0, 9):
         p = f"sim{order}."
         offline = rep.one(p + "offline")
         thp = rep.one(p + "thp_touch")
         r["huge"][order] = {
-            "inflate_ns_per_page": rep.one(p + "inflate_ns_per_page"),
-            "deflate_ns_per_page": rep.one(p + "deflate_ns_per_page"),
             "blocks_inflated_whole": rep.one(p + "blocks_inflated"),
             "share_in_whole_2m_blocks": round(rep.one(p + "blocks2m") * 512 / offline, 3) if offline else 0,
             "free_2m_blocks_after_deflate": rep.one(p + "free_2m_after_deflate"),
@@ -158,6 +168,8 @@ def print_table(r):
         for op in ("inflate", "deflate"):
             print(f"host {op} MiB/s, {label:9} {fmt(h[who][op]):>24} {fmt(h['c'][op]):>24} "
                   f"{fmt(q[who + '_' + op]):>20}")
+    print(f"{'ours: deflate/inflate rate':30} order 9 {fmt(q['ours_deflate_to_inflate_rate'])}, "
+          f"order 0 {fmt(q['order0_deflate_to_inflate_rate'])}")
     m = r["migration"]
     print(f"{'migration ns/page (offlining)':30} {fmt(m['ours']['offlining_ns_per_migrated_page']):>24} "
           f"{fmt(m['c']['offlining_ns_per_migrated_page']):>24} {fmt(q['migration_ns_per_page']):>20}")
@@ -181,10 +193,14 @@ def print_table(r):
     print(f"\nguest side, ns/page: simulate inflate {fmt(g['sim.inflate'])} + deflate {fmt(g['sim.deflate'])}; "
           f"plain alloc {fmt(g['floor.alloc'])} + free {fmt(g['floor.free'])}: "
           f"{fmt(q['simulate_to_floor'])}x the floor")
+    print("\nsimulate mode, ns/page         inflate                deflate             deflate/inflate")
+    for order, x in r["simulate_ns_per_page"].items():
+        print(f"  order {order}: {fmt(x['inflate']):>22} {fmt(x['deflate']):>22} {fmt(x['deflate_to_inflate']):>20}"
+              f"   ({x['blocks_deflated_whole']['median']} blocks deflated whole)")
     print("\nhuge-page ballooning (simulate mode, one round)   order 0      order 9")
     h0, h9 = r["huge"][0], r["huge"][9]
-    for key in ("inflate_ns_per_page", "deflate_ns_per_page", "share_in_whole_2m_blocks",
-                "free_2m_blocks_after_deflate", "thp_after_deflate", "thp_fault_alloc"):
+    for key in ("blocks_inflated_whole", "share_in_whole_2m_blocks", "free_2m_blocks_after_deflate",
+                "thp_after_deflate", "thp_fault_alloc"):
         print(f"  {key:45} {str(h0[key]):>8} {str(h9[key]):>12}")
 
 
