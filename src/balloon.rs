@@ -39,7 +39,7 @@
 use crate::bindings;
 use crate::compat::{self, Stopwatch};
 use crate::notifiers::Notifiers;
-use crate::offline_page::{self, RefModel};
+use crate::offline_page::{self, BulkRoom, Fresh, RefModel};
 use crate::page_list::PageList;
 use crate::stats::Stats;
 use core::ops::Range;
@@ -125,6 +125,7 @@ impl Pfns {
 struct Inflating {
     movable: PageList,
     pfns: Pfns,
+    bulk: BulkRoom,
 }
 
 /// The deflate scratch space: the pages of one batch and their PFNs.
@@ -217,6 +218,7 @@ impl Balloon {
         let inflating = Inflating {
             movable: PageList::new(model)?,
             pfns: Pfns::new(config.batch)?,
+            bulk: BulkRoom::new(config.batch)?,
         };
         let deflating = Deflating {
             list: PageList::new(model)?,
@@ -474,45 +476,38 @@ impl Balloon {
         let want = want.min(self.config.batch);
         let start = Stopwatch::start();
         let mut inflating = self.inflating.lock();
-        let Inflating { movable, pfns } = &mut *inflating;
+        let Inflating {
+            movable,
+            pfns,
+            bulk,
+        } = &mut *inflating;
         let limit = self.host.pfn_limit();
         let block = 1usize << self.config.order;
         let mut blocks = self.config.order > 0;
         while pfns.len() < want {
-            let order = if blocks && want - pfns.len() >= block {
-                self.config.order
-            } else {
-                0
-            };
-            let fresh = offline_page::alloc_offline_pages(order, self.config.model)
-                .filter(|fresh| fresh.pfn_end() <= limit);
-            let Some(fresh) = fresh else {
-                if order > 0 {
+            let left = want - pfns.len();
+            if blocks && left >= block {
+                let fresh = offline_page::alloc_offline_pages(self.config.order, self.config.model)
+                    .filter(|fresh| fresh.pfn_end() <= limit);
+                if let Some(fresh) = fresh {
+                    self.stats.inflated_blocks_total.fetch_add(1, Relaxed);
+                    self.take_fresh(fresh, movable, pfns);
+                } else {
                     self.stats.block_failed_total.fetch_add(1, Relaxed);
                     blocks = false;
-                    continue;
                 }
+                continue;
+            }
+            // Single pages, many per call of the page allocator.
+            let Some(mut fresh) =
+                offline_page::alloc_offline_pages_bulk(bulk, left, self.config.model)
+            else {
                 break;
             };
-            if order > 0 {
-                self.stats.inflated_blocks_total.fetch_add(1, Relaxed);
+            if fresh.keep_below(limit) == 0 {
+                break;
             }
-            match self.config.model {
-                RefModel::Movable => fresh.take(|page| {
-                    pfns.push(page.pfn());
-                    movable.push(page);
-                    self.stats.movable_pages.fetch_add(1, Relaxed);
-                }),
-                RefModel::Frozen => {
-                    // Frozen and published in one critical section of the memory notifier's lock.
-                    let mut frozen = self.frozen.lock();
-                    fresh.take(|page| {
-                        pfns.push(page.pfn());
-                        frozen.pending.push(page);
-                        self.stats.frozen_pages.fetch_add(1, Relaxed);
-                    });
-                }
-            }
+            self.take_fresh(fresh, movable, pfns);
         }
         let n = pfns.len();
         if n > 0 {
@@ -544,6 +539,28 @@ impl Balloon {
         drop(inflating);
         self.account(&self.stats.inflated_total, &self.stats.inflate_ns, n, start);
         n
+    }
+
+    /// Makes freshly allocated pages offline pages of the balloon's model: movable
+    /// ones onto `movable` (for the balloon core list), frozen ones onto
+    /// [`Frozen::pending`], their PFNs onto `pfns`.
+    fn take_fresh(&self, fresh: impl Fresh, movable: &mut PageList, pfns: &mut Pfns) {
+        match self.config.model {
+            RefModel::Movable => fresh.take(|page| {
+                pfns.push(page.pfn());
+                movable.push(page);
+                self.stats.movable_pages.fetch_add(1, Relaxed);
+            }),
+            RefModel::Frozen => {
+                // Frozen and published in one critical section of the memory notifier's lock.
+                let mut frozen = self.frozen.lock();
+                fresh.take(|page| {
+                    pfns.push(page.pfn());
+                    frozen.pending.push(page);
+                    self.stats.frozen_pages.fetch_add(1, Relaxed);
+                });
+            }
+        }
     }
 
     /// Deflates up to `want` pages (at most a batch); returns how many

@@ -54,6 +54,7 @@
 use crate::bindings;
 use crate::compat;
 use core::ptr::NonNull;
+use kernel::prelude::*;
 
 /// How an offline page's refcount is kept; see the [module documentation](self).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,12 +160,8 @@ pub(crate) struct FreshBlock {
 /// invokes the OOM killer. Movable pages come from movable pageblocks, frozen
 /// ones from unmovable pageblocks so that they do not pin movable ones.
 pub(crate) fn alloc_offline_pages(order: u32, model: RefModel) -> Option<FreshBlock> {
-    let gfp = match model {
-        RefModel::Movable => bindings::OB_GFP_MOVABLE,
-        RefModel::Frozen => bindings::OB_GFP_UNMOVABLE,
-    };
     // SAFETY: plain page allocation; the GFP mask forbids reserves and OOM.
-    let head = NonNull::new(unsafe { bindings::ob_alloc_pages(gfp, order) })?;
+    let head = NonNull::new(unsafe { bindings::ob_alloc_pages(gfp(model), order) })?;
     if order > 0 {
         // SAFETY: `head` is a freshly allocated, non-compound block of this order.
         unsafe { bindings::split_page(head.as_ptr(), order) };
@@ -173,17 +170,35 @@ pub(crate) fn alloc_offline_pages(order: u32, model: RefModel) -> Option<FreshBl
     Some(FreshBlock { head, order, model })
 }
 
+/// Pages fresh from the buddy allocator, not yet offline: a [`FreshBlock`]
+/// or [`FreshPages`].
+pub(crate) trait Fresh {
+    /// Makes every page an offline page of the allocation's model, passes it
+    /// to `f`, and takes it out of the managed page count (unless the balloon
+    /// core does: see [Accounting](self#accounting)).
+    fn take(self, f: impl FnMut(OfflinePage));
+}
+
+/// The GFP mask of offline pages of `model`: no memory reserves, no hard
+/// retries, no warnings, no OOM killer; movable pages from movable
+/// pageblocks, frozen ones from unmovable pageblocks.
+fn gfp(model: RefModel) -> bindings::gfp_t {
+    match model {
+        RefModel::Movable => bindings::OB_GFP_MOVABLE,
+        RefModel::Frozen => bindings::OB_GFP_UNMOVABLE,
+    }
+}
+
 impl FreshBlock {
     /// The PFN after the block's last page.
     pub(crate) fn pfn_end(&self) -> u64 {
         // SAFETY: by the type invariant `head` is a valid page.
         unsafe { bindings::ob_page_to_pfn(self.head.as_ptr()) as u64 + (1u64 << self.order) }
     }
+}
 
-    /// Makes every page of the block an offline page of the block's model and
-    /// passes it to `f`, and takes the block out of the managed page count
-    /// (unless the balloon core does: see [Accounting](self#accounting)).
-    pub(crate) fn take(self, mut f: impl FnMut(OfflinePage)) {
+impl Fresh for FreshBlock {
+    fn take(self, mut f: impl FnMut(OfflinePage)) {
         let nr = 1usize << self.order;
         let (head, model) = (self.head, self.model);
         core::mem::forget(self);
@@ -211,6 +226,114 @@ impl Drop for FreshBlock {
             // SAFETY: by the type invariant the block's pages are ours, split, with
             // refcount 1 and no type: each goes back to the buddy allocator on its own.
             unsafe { bindings::ob_free_page(self.head.as_ptr().add(i)) };
+        }
+    }
+}
+
+/// Room for the pages of one bulk allocation ([`alloc_offline_pages_bulk`]).
+///
+/// # Invariants
+///
+/// Every entry is null between allocations: a [`FreshPages`] that borrows
+/// the room owns the pages in it and nulls their entries as they leave.
+pub(crate) struct BulkRoom(KVec<*mut bindings::page>);
+
+// SAFETY: the room holds no page between allocations (type invariant), and
+// while a `FreshPages` borrows it, its pages are owned exclusively there.
+unsafe impl Send for BulkRoom {}
+
+impl BulkRoom {
+    /// Room for `n` pages.
+    pub(crate) fn new(n: usize) -> Result<Self> {
+        // INVARIANT: all null.
+        Ok(Self(KVec::from_elem(core::ptr::null_mut(), n, GFP_KERNEL)?))
+    }
+}
+
+/// Order-0 pages fresh from the buddy allocator's per-CPU lists, taken in
+/// one call (`alloc_pages_bulk`), not yet offline: [`Fresh::take`] makes them
+/// offline pages. Dropping it frees the pages it still holds.
+///
+/// # Invariants
+///
+/// `room[..n]` are distinct order-0 pages with refcount 1 and no page type,
+/// owned by this value; the other entries of the room are null.
+pub(crate) struct FreshPages<'a> {
+    room: &'a mut BulkRoom,
+    n: usize,
+    model: RefModel,
+}
+
+/// Allocates up to `n` order-0 pages (at most the room's size) for offline
+/// pages of `model` in one call of the bulk page allocator, which takes them
+/// from the per-CPU free lists (and falls back to one page from the buddy);
+/// the GFP mask is [`alloc_offline_pages`]'s. `None` if it got none.
+pub(crate) fn alloc_offline_pages_bulk(
+    room: &mut BulkRoom,
+    n: usize,
+    model: RefModel,
+) -> Option<FreshPages<'_>> {
+    let n = n.min(room.0.len());
+    // SAFETY: the room's first `n` entries are null (type invariant), which is
+    // where the bulk allocator stores the pages it allocates, from the start.
+    let got = unsafe { bindings::ob_alloc_pages_bulk(gfp(model), n as u32, room.0.as_mut_ptr()) };
+    // INVARIANT: the allocator filled `room[..got]` with fresh order-0 pages.
+    (got > 0).then_some(FreshPages {
+        room,
+        n: got as usize,
+        model,
+    })
+}
+
+impl FreshPages<'_> {
+    /// Frees the pages at or above `pfn_limit` now; returns how many are left.
+    pub(crate) fn keep_below(&mut self, pfn_limit: u64) -> usize {
+        let mut kept = 0;
+        for i in 0..self.n {
+            let page = core::mem::take(&mut self.room.0[i]);
+            // SAFETY: a fresh page of ours (type invariant).
+            if unsafe { bindings::ob_page_to_pfn(page) as u64 } < pfn_limit {
+                self.room.0[kept] = page;
+                kept += 1;
+            } else {
+                // SAFETY: a fresh page of ours with refcount 1: back to the buddy.
+                unsafe { bindings::ob_free_page(page) };
+            }
+        }
+        // INVARIANT: the kept pages are at the front, the other entries null.
+        self.n = kept;
+        kept
+    }
+}
+
+impl Fresh for FreshPages<'_> {
+    fn take(mut self, mut f: impl FnMut(OfflinePage)) {
+        let model = self.model;
+        for i in 0..self.n {
+            let p = core::mem::take(&mut self.room.0[i]);
+            // SAFETY: a fresh page of ours (type invariant): non-null.
+            let page = unsafe { NonNull::new_unchecked(p) };
+            if counts_here(model) {
+                // SAFETY: the page is ours.
+                unsafe { bindings::adjust_managed_page_count(p, -1) };
+            }
+            // SAFETY: the page is ours with refcount 1 and no type (type invariant).
+            unsafe { take_page(page, model) };
+            // INVARIANT: `take_page` made the page PageOffline with the model's refcount,
+            // and its managed count was adjusted above.
+            f(OfflinePage { page, model });
+        }
+        // INVARIANT: every page left; the room is all null again.
+        self.n = 0;
+    }
+}
+
+impl Drop for FreshPages<'_> {
+    fn drop(&mut self) {
+        for entry in &mut self.room.0[..self.n] {
+            let page = core::mem::take(entry);
+            // SAFETY: a fresh page of ours with refcount 1 (type invariant).
+            unsafe { bindings::ob_free_page(page) };
         }
     }
 }

@@ -15,3 +15,4 @@ void ob_put_page(struct page *page) { put_page(page); }
 void ob_free_offline_page(struct page *page) { __ClearPageOffline(page); __free_page(page); }
 void ob_offline_block_tail_prepare(struct page *page) { __ClearPageOffline(page); page->mapping = NULL; }
 void ob_free_offline_block(struct page *head, unsigned int order) { __ClearPageOffline(head); __free_pages(head, order); }
+unsigned long ob_alloc_pages_bulk(gfp_t gfp, unsigned int nr, struct page **array) { return alloc_pages_bulk_array(gfp, nr, array); }

@@ -21,5 +21,7 @@ void ob_free_offline_page(struct page *page);
  */
 void ob_offline_block_tail_prepare(struct page *page);
 void ob_free_offline_block(struct page *head, unsigned int order);
+/* Bulk page allocation into an array (its name differs by kernel). */
+unsigned long ob_alloc_pages_bulk(gfp_t gfp, unsigned int nr, struct page **array);
 
 #endif
