@@ -11,7 +11,7 @@
 D=/sys/kernel/debug/offline_balloon
 KO=/lib/modules/offline_balloon.ko
 C_KO=/lib/modules/virtio_balloon.ko
-ROUNDS=${OB_BENCH_ROUNDS:-7}
+ROUNDS=${OB_BENCH_ROUNDS:-15}
 GUEST_MIB=${OB_GUEST_MIB:-1024}
 KEEP_MIB=256
 PAGES=$(((GUEST_MIB - KEEP_MIB) * 256))
