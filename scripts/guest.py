@@ -172,7 +172,7 @@ async def handle_request(qmp, line):
             while (await qmp.execute("query-balloon"))["actual"] != target:
                 if time.monotonic_ns() - start > timeout * 1e9:
                     return f"err the guest did not reach {rest[0]} MiB in {rest[1]} s"
-                await asyncio.sleep(0.002)
+                await asyncio.sleep(0.005)
             return f"ok {time.monotonic_ns() - start}"
         if cmd == "balloon-storm" and len(rest) == 4:
             n, seed, lo, hi = (int(w) for w in rest)
