@@ -40,6 +40,8 @@ void ob_page_ref_unfreeze(struct page *page, int count) { page_ref_unfreeze(page
 unsigned long ob_page_to_pfn(struct page *page) { return page_to_pfn(page); }
 struct page *ob_pfn_to_page(unsigned long pfn) { return pfn_to_page(pfn); }
 bool ob_page_same_zone(struct page *a, struct page *b) { return page_zone(a) == page_zone(b); }
+bool ob_page_hwpoison(struct page *page) { return PageHWPoison(page); }
+bool ob_page_owner_on(void) { struct dentry *d = IS_ENABLED(CONFIG_PAGE_OWNER) ? debugfs_lookup("page_owner", NULL) : NULL; if (IS_ERR_OR_NULL(d)) return false; dput(d); return true; }
 unsigned long ob_totalram_pages(void) { return totalram_pages(); }
 
 void ob_set_page_skippable(struct page *page) { folio_set_owner_2(page_folio(page)); }

@@ -35,6 +35,9 @@ void ob_page_ref_unfreeze(struct page *page, int count);
 unsigned long ob_page_to_pfn(struct page *page);
 struct page *ob_pfn_to_page(unsigned long pfn);
 bool ob_page_same_zone(struct page *a, struct page *b);
+bool ob_page_hwpoison(struct page *page);
+/* page_owner_inited is not exported: its debugfs file exists exactly when it is on. */
+bool ob_page_owner_on(void);
 unsigned long ob_totalram_pages(void);
 
 /*

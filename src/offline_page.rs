@@ -230,6 +230,9 @@ impl Drop for FreshBlock {
     }
 }
 
+/// The most pages asked of the bulk allocator in one call.
+const BULK_MAX: usize = 512;
+
 /// Room for the pages of one bulk allocation ([`alloc_offline_pages_bulk`]).
 ///
 /// # Invariants
@@ -264,7 +267,8 @@ pub(crate) struct FreshPages<'a> {
     model: RefModel,
 }
 
-/// Allocates up to `n` order-0 pages (at most the room's size) for offline
+/// Allocates up to `n` order-0 pages (at most the room's size and
+/// [`BULK_MAX`]) for offline
 /// pages of `model` in one call of the bulk page allocator, which takes them
 /// from the per-CPU free lists (and falls back to one page from the buddy);
 /// the GFP mask is [`alloc_offline_pages`]'s. `None` if it got none.
@@ -273,7 +277,10 @@ pub(crate) fn alloc_offline_pages_bulk(
     n: usize,
     model: RefModel,
 ) -> Option<FreshPages<'_>> {
-    let n = n.min(room.0.len());
+    // The allocator prepares the pages with preemption off, and checks the
+    // watermark plus the count asked for: a few hundred per call keeps both
+    // short, as vmalloc does.
+    let n = n.min(room.0.len()).min(BULK_MAX);
     // SAFETY: the room's first `n` entries are null (type invariant), which is
     // where the bulk allocator stores the pages it allocates, from the start.
     let got = unsafe { bindings::ob_alloc_pages_bulk(gfp(model), n as u32, room.0.as_mut_ptr()) };
@@ -389,6 +396,7 @@ fn free_page(page: NonNull<bindings::page>, model: RefModel) {
 pub(crate) const BLOCK_ORDER: u32 = 9;
 /// Pages in a block of [`BLOCK_ORDER`].
 pub(crate) const BLOCK_PAGES: usize = 1 << BLOCK_ORDER;
+const _: () = assert!(BLOCK_ORDER <= bindings::OB_MAX_PAGE_ORDER);
 
 /// Offline pages of one naturally aligned block of [`BLOCK_PAGES`] on their
 /// way back to the buddy allocator: the proposal's `free_offline_pages()` of
@@ -412,15 +420,20 @@ pub(crate) struct OfflineBlock {
 
 impl OfflineBlock {
     /// The block whose first page has PFN `head_pfn`, for offline pages of
-    /// `model`; `None` if that PFN is not aligned to the block or the block
-    /// spans two zones (then its pages go back one by one).
+    /// `model`; `None` if that PFN is not aligned to the block, the block
+    /// spans two zones, or the kernel tracks the origin of every page (page
+    /// owner, allocation profiling: a block whose pages came from several
+    /// allocations cannot be accounted as one); then its pages go back one by
+    /// one.
     ///
     /// # Safety
     ///
     /// Every page of the block must be a valid page (e.g. the caller owns
     /// all of them as offline pages).
     pub(crate) unsafe fn new(head_pfn: u64, model: RefModel) -> Option<Self> {
-        if head_pfn % BLOCK_PAGES as u64 != 0 {
+        // SAFETY: reads kernel state only.
+        let tracked = unsafe { bindings::ob_page_owner_on() || bindings::ob_alloc_profiling_on() };
+        if head_pfn % BLOCK_PAGES as u64 != 0 || tracked {
             return None;
         }
         // SAFETY: the caller vouches for every page of the block.
@@ -447,13 +460,17 @@ impl OfflineBlock {
 
     /// Takes `page`, which must be the block's next page (in PFN order) and
     /// of the block's model; otherwise, or when a PFN walker holds a
-    /// speculative reference to it so that its refcount cannot be frozen,
-    /// gives it back. Then the block will go back page by page.
+    /// speculative reference to it so that its refcount cannot be frozen, or
+    /// when it is hardware-poisoned (the buddy keeps such a page out only
+    /// when it is freed alone), gives it back. Then the block will go back
+    /// page by page.
     pub(crate) fn add(&mut self, page: OfflinePage) -> Result<(), OfflinePage> {
         if self.taken == BLOCK_PAGES
             || page.model != self.model
             // SAFETY: `taken < BLOCK_PAGES`, inside the block's memory map.
             || page.page.as_ptr() != unsafe { self.head.as_ptr().add(self.taken) }
+            // SAFETY: the page is ours; reading a page flag.
+            || unsafe { bindings::ob_page_hwpoison(page.page.as_ptr()) }
         {
             return Err(page);
         }
@@ -464,8 +481,10 @@ impl OfflineBlock {
             if self.model == RefModel::Movable && !unsafe { bindings::ob_page_ref_freeze(p, 1) } {
                 return Err(page);
             }
-            // SAFETY: we own the page, whose refcount is 0 now: nobody can reference it
-            // and look at its type or flags any more.
+            // SAFETY: we own the page, whose refcount is 0 now: nobody can take a
+            // reference to it, and PFN walkers that read its type and flags without
+            // one (compaction, offlining, /proc/kpageflags) skip or retry a page of
+            // refcount 0.
             unsafe {
                 bindings::ob_clear_page_skippable(p);
                 bindings::ob_offline_block_tail_prepare(p);

@@ -29,4 +29,7 @@ void ob_free_offline_block(struct page *head, unsigned int order);
 /* Bulk page allocation into an array (its name differs by kernel). */
 unsigned long ob_alloc_pages_bulk(gfp_t gfp, unsigned int nr, struct page **array);
 
+/* Allocation profiling: its key is not exported, so configured means on. */
+bool ob_alloc_profiling_on(void);
+
 #endif
