@@ -17,28 +17,52 @@ else
 fi
 "$ROOT/scripts/setup.sh" || exit 1
 
+# Guests each kernel boots: the whole suite (or the selected tests), then the
+# tests that need other kernel parameters: free pages zeroed (init_on_free)
+# and poisoned (page_poison) for test_virtio_poison.sh.
+boots=("main||${tests}")
+if [ -z "$tests" ] || [[ ",$tests," == *,test_virtio_poison,* ]]; then
+	boots+=("init_on_free|init_on_free=1|test_virtio_poison" "page_poison|page_poison=1|test_virtio_poison")
+fi
+
+# boot K LABEL APPEND TESTS: one guest, its output shown as it runs; sets
+# `result` to its passed, failed and skipped counts (a failed boot or a
+# missing summary line counts as one failure).
+boot() {
+	local log line p f s dir=$CACHE/logs/linux-$1
+	[ "$2" = main ] || dir=$dir/$2
+	log=$(mktemp /tmp/offline_balloon-check.XXXXXX)
+	OB_APPEND="$3" OB_LOG_DIR="$dir" KERNEL=$1 \
+		"$ROOT/scripts/run-guest.sh" check "$4" 2>&1 | tee "$log"
+	local rc=${PIPESTATUS[0]}
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -1)
+	rm -f "$log"
+	[ -n "$line" ] || line="0 passed, 1 failed, 0 skipped"
+	read -r p _ f _ s _ <<<"${line//,/}"
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	result=("$p" "$f" "$s")
+}
+
 total=(0 0 0)
 summary=()
 rc=0
 for k in "${kernels[@]}"; do
 	info "check: Linux $k"
-	log=$(mktemp /tmp/offline_balloon-check.XXXXXX)
 	start=$(date +%s)
+	sum=(0 0 0)
 	if KERNEL=$k "$ROOT/scripts/prepare.sh" --lint; then
-		KERNEL=$k "$ROOT/scripts/run-guest.sh" check "$tests" 2>&1 | tee "$log"
-		run_rc=${PIPESTATUS[0]}
+		for b in "${boots[@]}"; do
+			IFS='|' read -r label append only <<<"$b"
+			[ "$label" = main ] || info "check: Linux $k, booted with $append"
+			boot "$k" "$label" "$append" "$only"
+			sum=($((sum[0] + result[0])) $((sum[1] + result[1])) $((sum[2] + result[2])))
+		done
 	else
-		echo "0 passed, 1 failed, 0 skipped" >"$log"
-		run_rc=1
+		sum=(0 1 0)
 	fi
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -1)
-	rm -f "$log"
-	[ -n "$line" ] || line="0 passed, 1 failed, 0 skipped"
-	read -r p _ f _ s _ <<<"${line//,/}"
-	[ "$run_rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
-	[ "$f" -ne 0 ] && rc=1
-	total=($((total[0] + p)) $((total[1] + f)) $((total[2] + s)))
-	summary+=("Linux $k: $p passed, $f failed, $s skipped ($(($(date +%s) - start)) s)")
+	[ "${sum[1]}" -ne 0 ] && rc=1
+	total=($((total[0] + sum[0])) $((total[1] + sum[1])) $((total[2] + sum[2])))
+	summary+=("Linux $k: ${sum[0]} passed, ${sum[1]} failed, ${sum[2]} skipped ($(($(date +%s) - start)) s)")
 done
 printf '%s\n' "${summary[@]}"
 echo "${total[0]} passed, ${total[1]} failed, ${total[2]} skipped"

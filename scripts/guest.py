@@ -26,6 +26,16 @@ through QMP (the qemu.qmp library) and answers one line: "ok [value]" or
   stats                    answer the guest-stats JSON
   wakeup-in <s>            after <s> seconds, wake the guest from suspend to
                            RAM (QMP system_wakeup) once it is suspended
+  balloon-device <props>   unplug the balloon device (waiting up to 30 s for
+                           the guest to let it go) and plug a new one with
+                           the given virtio-balloon-pci properties
+                           (k=v,k=v; free-page-hint=on adds the iothread)
+  migrate-start <MiB/s>    start a live migration to a sink (exec:cat >
+                           /dev/null) at most that fast
+  migrate-wait <s> [MiB/s] wait up to <s> seconds for it to end (first
+                           raising its speed limit if given), resume the
+                           guest, and answer "pages N normal N zero N": the
+                           RAM pages sent, normal and zero-filled
 
 QEMU is always killed at the end, and the run fails on a timeout, a missing
 result, a failed test or any splat on the console.
@@ -51,6 +61,18 @@ SPLAT = re.compile(
 TOTALS = re.compile(r"^OB_TOTALS pass=(\d+) fail=(\d+) skip=(\d+)")
 EXIT = re.compile(r"^OB_EXIT rc=(\d+)")
 BALLOON_QOM = "/machine/peripheral/balloon0"
+BALLOON_IOTHREAD = "balloon-io"
+# Every feature QEMU's virtio-balloon offers; tests plug other combinations.
+DEFAULT_BALLOON_PROPS = "deflate-on-oom=on,free-page-reporting=on,free-page-hint=on"
+MIGRATE_SINK = "exec:cat > /dev/null"
+
+
+def balloon_device(props):
+    """The -device / device_add string of the balloon with these properties."""
+    dev = f"virtio-balloon-pci,id=balloon0,{props}"
+    if "free-page-hint=on" in props:
+        dev += f",iothread={BALLOON_IOTHREAD}"
+    return dev
 MIB = 1 << 20
 
 
@@ -72,7 +94,8 @@ def qemu_command(args, workdir):
         "-append", append,
         "-nic", "none",
         "-no-reboot",
-        "-device", "virtio-balloon-pci,id=balloon0,deflate-on-oom=on,free-page-reporting=on",
+        "-object", f"iothread,id={BALLOON_IOTHREAD}",
+        "-device", balloon_device(DEFAULT_BALLOON_PROPS),
         "-qmp", f"unix:{workdir}/qmp.sock,server=on,wait=off",
         "-D", f"{workdir}/qemu.log",
         "-chardev", f"socket,id=agent,path={workdir}/agent.sock,server=on,wait=off",
@@ -97,7 +120,9 @@ async def wait_for_socket(path, proc, timeout=30.0):
 
 # Wake-up tasks in flight (asyncio keeps only weak references to tasks).
 WAKERS = set()
-QEMU = {}  # "pid": the QEMU process (host-mem); "log": its -D log (balloon-trace)
+# "pid": the QEMU process (host-mem); "log": its -D log (balloon-trace);
+# "migration": the migration task migrate-start began
+QEMU = {}
 TRACE_EVENTS = ("virtqueue_pop", "virtio_balloon_handle_output")
 GPA = re.compile(r"virtio_balloon_handle_output .*gpa: 0x([0-9a-f]+)")
 
@@ -156,6 +181,50 @@ def host_mem():
     return f"{rss} {huge_free}"
 
 
+async def replace_balloon(qmp, props):
+    """Unplug balloon0, wait until the guest released it, plug a new one."""
+    await qmp.execute("device_del", {"id": "balloon0"})
+    deadline = time.monotonic() + 30
+    while any(c["name"] == "balloon0"
+              for c in await qmp.execute("qom-list", {"path": "/machine/peripheral"})):
+        if time.monotonic() > deadline:
+            return "err the guest did not release the balloon device in 30 s"
+        await asyncio.sleep(0.1)
+    args = dict(kv.split("=", 1) for kv in balloon_device(props).split(",")[1:])
+    args["driver"] = "virtio-balloon-pci"
+    await qmp.execute("device_add", args)
+    return "ok"
+
+
+async def migrate(qmp, mib_per_s):
+    """Migrate to the sink, resume the guest as soon as the migration ends
+    (it pauses the guest, which then cannot even ask), and answer what
+    migrate-wait reports."""
+    await qmp.execute("migrate-set-parameters", {"max-bandwidth": mib_per_s * MIB})
+    await qmp.execute("migrate", {"uri": MIGRATE_SINK})
+    while (info := await qmp.execute("query-migrate")).get("status") not in (
+            "completed", "failed", "cancelled"):
+        await asyncio.sleep(0.05)
+    if (await qmp.execute("query-status"))["status"] != "running":
+        await qmp.execute("cont")
+    if info["status"] != "completed":
+        return f"err migration {info['status']}: {info.get('error-desc', '')}"
+    ram = info["ram"]
+    return f"ok pages {ram['normal'] + ram['duplicate']} normal {ram['normal']} zero {ram['duplicate']}"
+
+
+async def migrate_wait(qmp, timeout):
+    """Wait for the migration migrate-start began."""
+    task = QEMU.pop("migration", None)
+    if task is None:
+        return "err no migration started"
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), timeout)
+    except asyncio.TimeoutError:
+        await qmp.execute("migrate_cancel")
+        return await task
+
+
 async def handle_request(qmp, line):
     words = line.split()
     if not words:
@@ -200,6 +269,16 @@ async def handle_request(qmp, line):
             WAKERS.add(task)
             task.add_done_callback(WAKERS.discard)
             return "ok"
+        if cmd == "balloon-device" and len(rest) == 1:
+            return await replace_balloon(qmp, rest[0])
+        if cmd == "migrate-start" and len(rest) == 1:
+            QEMU["migration"] = asyncio.create_task(migrate(qmp, int(rest[0])))
+            return "ok"
+        if cmd == "migrate-wait" and len(rest) in (1, 2):
+            if len(rest) == 2:
+                await qmp.execute("migrate-set-parameters",
+                                  {"max-bandwidth": int(rest[1]) * MIB})
+            return await migrate_wait(qmp, float(rest[0]))
         if cmd == "stats" and not rest:
             res = await qmp.execute("qom-get", {"path": BALLOON_QOM,
                                                 "property": "guest-stats"})

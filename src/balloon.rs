@@ -42,6 +42,7 @@ use crate::notifiers::Notifiers;
 use crate::offline_page::{self, BulkRoom, Fresh, RefModel};
 use crate::page_list::PageList;
 use crate::stats::Stats;
+use core::fmt::{self, Write};
 use core::ops::Range;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use kernel::prelude::*;
@@ -79,6 +80,12 @@ pub(crate) trait Host: Send + Sync {
     /// The first PFN the host cannot be told about: pages from there on are
     /// never inflated.
     fn pfn_limit(&self) -> u64;
+    /// The balloon reached its target.
+    fn settled(&self) {}
+    /// Writes the host channel's own statistics as `name value` lines.
+    fn write_stats(&self, _w: &mut dyn Write) -> fmt::Result {
+        Ok(())
+    }
 }
 
 /// PFNs of one batch, in preallocated memory.
@@ -344,6 +351,13 @@ impl Balloon {
     /// The target size in pages.
     pub(crate) fn target(&self) -> u64 {
         self.target.load(Relaxed)
+    }
+
+    /// Writes every statistic of the balloon and its host channel as
+    /// `name value` lines.
+    pub(crate) fn write_stats(&self, w: &mut impl Write) -> fmt::Result {
+        self.stats.write(w, self.target(), self.isolated())?;
+        self.host.write_stats(w)
     }
 
     /// Pages isolated from the balloon core list by a migration in progress.
@@ -710,7 +724,7 @@ impl WorkItem for Balloon {
             return;
         }
         match this.step() {
-            Step::Done => {}
+            Step::Done => this.host.settled(),
             Step::Again => this.kick(),
             Step::Pause(ms) => {
                 this.pause(ms);

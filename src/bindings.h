@@ -13,7 +13,11 @@
 #include <linux/mm.h>
 #include <linux/notifier.h>
 #include <linux/oom.h>
+#include <linux/page_reporting.h>
+#include <linux/pm_wakeup.h>
+#include <linux/poison.h>
 #include <linux/scatterlist.h>
+#include <linux/shrinker.h>
 #include <linux/virtio.h>
 #include <linux/virtio_balloon.h>
 #include <linux/virtio_ids.h>
@@ -25,6 +29,9 @@
 const gfp_t OB_GFP_MOVABLE = GFP_HIGHUSER_MOVABLE | __GFP_NOMEMALLOC | __GFP_NORETRY | __GFP_NOWARN;
 const gfp_t OB_GFP_UNMOVABLE = GFP_HIGHUSER | __GFP_NOMEMALLOC | __GFP_NORETRY | __GFP_NOWARN;
 const gfp_t OB_GFP_KERNEL = GFP_KERNEL;
+const gfp_t OB_GFP_NOWAIT = GFP_NOWAIT | __GFP_NOWARN;
+/* Free page hinting takes free blocks only: no reclaim, no reserves, no warning. */
+const gfp_t OB_GFP_HINT = __GFP_NORETRY | __GFP_NOWARN | __GFP_NOMEMALLOC;
 const gfp_t OB_GFP_RECLAIM = __GFP_RECLAIM;
 const unsigned int OB_MAX_PAGE_ORDER = MAX_PAGE_ORDER;
 const unsigned long OB_PAGE_SIZE = PAGE_SIZE;

@@ -12,7 +12,9 @@ use crate::bindings;
 #[cfg_attr(ob_compat = "linux_7_3", path = "compat/linux_7_3.rs")]
 mod linux;
 
-pub(crate) use linux::{balloon_isolated, balloon_migrated, user_slice, CORE_COUNTS_MOVABLE};
+pub(crate) use linux::{
+    balloon_isolated, balloon_migrated, page_reporting_prepare, user_slice, CORE_COUNTS_MOVABLE,
+};
 
 /// Measures elapsed time on the monotonic clock.
 pub(crate) struct Stopwatch(linux::Instant);

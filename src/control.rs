@@ -93,9 +93,7 @@ impl Files for Control {
         let balloon = &self.balloon;
         match index {
             TARGET_PAGES => writeln!(out, "{}", balloon.target()),
-            STATS => balloon
-                .stats
-                .write(out, balloon.target(), balloon.isolated()),
+            STATS => balloon.write_stats(out),
             ALLOC_FLOOR => {
                 let r = self.floor.result();
                 writeln!(

@@ -66,6 +66,17 @@ void ob_init_waitqueue_head(struct wait_queue_head *wq) { init_waitqueue_head(wq
 void ob_wake_up(struct wait_queue_head *wq) { wake_up(wq); }
 void ob_wait_for_used_buf(struct wait_queue_head *wq, struct virtqueue *vq) { unsigned int len; wait_event(*wq, virtqueue_get_buf(vq, &len)); }
 
+void ob_spin_lock_init(spinlock_t *lock) { spin_lock_init(lock); }
+unsigned long ob_spin_lock_irqsave(spinlock_t *lock) { unsigned long flags; spin_lock_irqsave(lock, flags); return flags; }
+void ob_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags) { spin_unlock_irqrestore(lock, flags); }
+
+struct scatterlist *ob_sg_next(struct scatterlist *sg) { return sg_next(sg); }
+struct page *ob_sg_page(struct scatterlist *sg) { return sg_page(sg); }
+void *ob_page_address(struct page *page) { return page_address(page); }
+
+bool ob_want_init_on_free(void) { return want_init_on_free(); }
+bool ob_page_poisoning_enabled(void) { return page_poisoning_enabled_static(); }
+
 struct dentry *ob_debugfs_create_file(const char *name, umode_t mode, struct dentry *parent, void *data,
 				      const struct file_operations *fops) { return debugfs_create_file(name, mode, parent, data, fops); }
 
@@ -81,3 +92,5 @@ void ob_virtio_device_ready(struct virtio_device *vdev) { virtio_device_ready(vd
 void ob_virtio_del_vqs(struct virtio_device *vdev) { vdev->config->del_vqs(vdev); }
 u32 ob_virtio_balloon_num_pages(struct virtio_device *vdev) { u32 v; virtio_cread_le(vdev, struct virtio_balloon_config, num_pages, &v); return v; }
 void ob_virtio_balloon_set_actual(struct virtio_device *vdev, u32 actual) { virtio_cwrite_le(vdev, struct virtio_balloon_config, actual, &actual); }
+u32 ob_virtio_balloon_cmd_id(struct virtio_device *vdev) { u32 v; virtio_cread_le(vdev, struct virtio_balloon_config, free_page_hint_cmd_id, &v); return v; }
+void ob_virtio_balloon_set_poison(struct virtio_device *vdev, u32 value) { virtio_cwrite_le(vdev, struct virtio_balloon_config, poison_val, &value); }

@@ -13,6 +13,7 @@
 #include <linux/memory.h>
 #include <linux/mm.h>
 #include <linux/notifier.h>
+#include <linux/scatterlist.h>
 #include <linux/spinlock.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
@@ -70,6 +71,20 @@ void ob_init_waitqueue_head(struct wait_queue_head *wq);
 void ob_wake_up(struct wait_queue_head *wq);
 void ob_wait_for_used_buf(struct wait_queue_head *wq, struct virtqueue *vq);
 
+/* Spinlocks taken in interrupt context too. */
+void ob_spin_lock_init(spinlock_t *lock);
+unsigned long ob_spin_lock_irqsave(spinlock_t *lock);
+void ob_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
+
+/* Scatterlists (sg_next is inline in 7.x) and page addresses. */
+struct scatterlist *ob_sg_next(struct scatterlist *sg);
+struct page *ob_sg_page(struct scatterlist *sg);
+void *ob_page_address(struct page *page);
+
+/* What free pages hold: zeroes (init_on_free) or the poison pattern. */
+bool ob_want_init_on_free(void);
+bool ob_page_poisoning_enabled(void);
+
 /* debugfs (a _Generic macro in 7.x). */
 struct dentry *ob_debugfs_create_file(const char *name, umode_t mode, struct dentry *parent, void *data,
 				      const struct file_operations *fops);
@@ -88,5 +103,7 @@ void ob_virtio_device_ready(struct virtio_device *vdev);
 void ob_virtio_del_vqs(struct virtio_device *vdev);
 u32 ob_virtio_balloon_num_pages(struct virtio_device *vdev);
 void ob_virtio_balloon_set_actual(struct virtio_device *vdev, u32 actual);
+u32 ob_virtio_balloon_cmd_id(struct virtio_device *vdev);
+void ob_virtio_balloon_set_poison(struct virtio_device *vdev, u32 value);
 
 #endif

@@ -212,3 +212,51 @@ offline_a_frozen_block() {
 	ob_wait_stat inflated_pages "$1" || return 1
 	offline_a_block
 }
+
+# The in-tree C driver, for the same scenario against it.
+C_KO=/lib/modules/virtio_balloon.ko
+
+# balloon_dev: the sysfs directory of the virtio balloon device (the device
+# gets a new one each time the host plugs it).
+balloon_dev() {
+	d=$(grep -l '^0x0005$' /sys/bus/virtio/devices/*/device 2>/dev/null | head -1)
+	[ -n "$d" ] && echo "${d%/device}"
+}
+
+# balloon_driver: the driver bound to the balloon device, if any.
+balloon_driver() {
+	d=$(balloon_dev) && [ -e "$d/driver" ] && basename "$(readlink "$d/driver")"
+}
+
+# balloon_features: the feature bits the driver negotiated, bit 0 first.
+balloon_features() {
+	cat "$(balloon_dev)/features"
+}
+
+# feature_bit N: whether bit N is negotiated (1 or 0).
+feature_bit() {
+	balloon_features | cut -c$(($1 + 1))
+}
+
+# host_rss_kb: the QEMU process's resident memory on the host.
+host_rss_kb() {
+	set -- $(host host-mem) && echo "$1"
+}
+
+# touch_mib MIB: a process writes MIB MiB of anonymous memory with a
+# non-zero pattern and holds it (fails if it cannot: killed, or no memory);
+# free_touched ends it, freeing the memory.
+touch_mib() {
+	"$(dirname "$0")/touch_mem" "$1" &
+	TOUCH_PID=$!
+	while :; do
+		case $(awk '{ print $3 }' /proc/$TOUCH_PID/stat 2>/dev/null) in
+		T) return 0 ;;
+		Z | "") wait $TOUCH_PID; return 1 ;;
+		esac
+		sleep 0.1
+	done
+}
+free_touched() {
+	kill -CONT "$TOUCH_PID" && wait "$TOUCH_PID"
+}

@@ -5,7 +5,6 @@
 # device from our driver while inflated gives every page back.
 . "$(dirname "$0")/lib.sh"
 
-C_KO=/lib/modules/virtio_balloon.ko
 MIB_PAGES=256
 GUEST_MIB=${OB_GUEST_MIB:-1024}
 

@@ -7,8 +7,6 @@
 
 void ob_balloon_page_insert(struct balloon_dev_info *b_dev_info, struct page *page) { balloon_page_insert(b_dev_info, page); }
 void ob_balloon_page_finalize(struct page *page) { balloon_page_finalize(page); }
-unsigned long ob_spin_lock_irqsave(spinlock_t *lock) { unsigned long flags; spin_lock_irqsave(lock, flags); return flags; }
-void ob_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags) { spin_unlock_irqrestore(lock, flags); }
 void ob_count_vm_event(enum vm_event_item item) { count_vm_event(item); }
 void ob_get_page(struct page *page) { get_page(page); }
 void ob_put_page(struct page *page) { put_page(page); }

@@ -12,8 +12,6 @@
 
 void ob_balloon_page_insert(struct balloon_dev_info *b_dev_info, struct page *page);
 void ob_balloon_page_finalize(struct page *page);
-unsigned long ob_spin_lock_irqsave(spinlock_t *lock);
-void ob_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
 void ob_count_vm_event(enum vm_event_item item);
 void ob_get_page(struct page *page);
 void ob_put_page(struct page *page);

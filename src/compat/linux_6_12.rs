@@ -12,6 +12,7 @@
 
 use super::Reclaim;
 use crate::bindings;
+use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
 
 pub(super) type Instant = kernel::time::Ktime;
@@ -97,4 +98,27 @@ pub(super) fn read_reclaim(events: &[kernel::ffi::c_ulong]) -> Reclaim {
         kswapd_steal: ev(bindings::vm_event_item_PGSTEAL_KSWAPD),
         direct_steal: ev(bindings::vm_event_item_PGSTEAL_DIRECT),
     }
+}
+
+/// Prepares `info` for `page_reporting_register` with a reporting queue of
+/// `ring` entries. 6.12 reports up to `PAGE_REPORTING_CAPACITY` blocks at a
+/// time, whatever the queue holds: a smaller queue is refused (-ENOSPC), as
+/// virtio_balloon does. The order is left to the framework (0: its default).
+///
+/// # Safety
+///
+/// `info` points to a `page_reporting_dev_info` that is not registered.
+pub(crate) unsafe fn page_reporting_prepare(
+    _info: *mut bindings::page_reporting_dev_info,
+    ring: u32,
+) -> Result {
+    if ring < bindings::PAGE_REPORTING_CAPACITY {
+        pr_err!(
+            "free page reporting: the queue holds {} entries, fewer than {}\n",
+            ring,
+            bindings::PAGE_REPORTING_CAPACITY
+        );
+        return Err(ENOSPC);
+    }
+    Ok(())
 }

@@ -13,6 +13,7 @@
 
 use super::Reclaim;
 use crate::bindings;
+use kernel::prelude::*;
 use kernel::time::Monotonic;
 use kernel::uaccess::{UserPtr, UserSlice};
 
@@ -81,4 +82,24 @@ pub(super) fn read_reclaim(_events: &[kernel::ffi::c_ulong]) -> Reclaim {
         kswapd_steal: node(bindings::node_stat_item_PGSTEAL_KSWAPD),
         direct_steal: node(bindings::node_stat_item_PGSTEAL_DIRECT),
     }
+}
+
+/// Prepares `info` for `page_reporting_register` with a reporting queue of
+/// `ring` entries: 7.3 reports at most `capacity` blocks at a time (capped
+/// by the framework), and an order must be said to be unspecified (0 is
+/// order 0 there), as virtio_balloon does.
+///
+/// # Safety
+///
+/// `info` points to a `page_reporting_dev_info` that is not registered.
+pub(crate) unsafe fn page_reporting_prepare(
+    info: *mut bindings::page_reporting_dev_info,
+    ring: u32,
+) -> Result {
+    // SAFETY: per the function's contract.
+    unsafe {
+        (*info).order = bindings::PAGE_REPORTING_ORDER_UNSPECIFIED as u32;
+        (*info).capacity = ring;
+    }
+    Ok(())
 }
