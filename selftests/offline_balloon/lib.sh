@@ -260,3 +260,19 @@ touch_mib() {
 free_touched() {
 	kill -CONT "$TOUCH_PID" && wait "$TOUCH_PID"
 }
+
+# rss_drop_after_free MIB WANT_KB SECONDS: touch MIB MiB, free them, wait
+# until QEMU's RSS fell by WANT_KB from its level before the free (at most
+# SECONDS), then 5 s more; prints the seconds waited and the final drop in kB.
+rss_drop_after_free() {
+	touch_mib "$1" || return 1
+	peak=$(host_rss_kb)
+	free_touched
+	i=0
+	while [ $((peak - $(host_rss_kb))) -lt "$2" ] && [ $i -lt $(($3 * WAIT_SCALE)) ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	sleep 5
+	echo "$i $((peak - $(host_rss_kb)))"
+}

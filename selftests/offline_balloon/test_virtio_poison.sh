@@ -18,24 +18,18 @@ esac
 [ -f "$C_KO" ] || ktap_skip_all "$C_KO not found"
 
 ktap_print_header
-ktap_set_plan 10
-
-# rss_drop_after_free: touch TOUCH_MIB MiB, free them, wait 15 s for reports,
-# and print how far QEMU's RSS fell, in kB.
-rss_drop_after_free() {
-	touch_mib $TOUCH_MIB || return 1
-	peak=$(host_rss_kb)
-	free_touched
-	sleep $((15 * WAIT_SCALE))
-	echo $((peak - $(host_rss_kb)))
-}
+ktap_set_plan 8
 
 # check NAME LOAD UNLOAD: the negotiation and reporting under one driver.
 check() {
 	$2 || ktap_exit_fail_msg "$1: cannot load"
 	expect_eq "$1 ($mode): PAGE_POISON and REPORTING negotiated" \
 		"$(feature_bit 4)$(feature_bit 5)" 11
-	drop=$(rss_drop_after_free)
+	# Zeroed pages are discarded within 60 s; poisoned ones get 15 s to show
+	# they are kept.
+	set -- "$@" $(rss_drop_after_free $TOUCH_MIB $((TOUCH_MIB * 1024 * 80 / 100)) \
+		$([ $mode = zero ] && echo 60 || echo 15))
+	drop=${6:-0}
 	ktap_print_msg "$1 ($mode): QEMU's RSS dropped by $drop kB after $TOUCH_MIB MiB were freed"
 	if [ $mode = zero ]; then
 		ktap_test_result "$1: zeroed free pages are discarded (RSS drops by >= 80%)" \

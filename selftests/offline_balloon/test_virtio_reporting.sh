@@ -18,22 +18,6 @@ WANT_KB=$((TOUCH_MIB * 1024 * 80 / 100))
 ktap_print_header
 ktap_set_plan 15
 
-# rss_drop_after_free: touch TOUCH_MIB MiB, free them, wait until QEMU's RSS
-# fell by WANT_KB from its level before the free (at most 60 s), then 5 s
-# more; prints the seconds it took and the final drop in kB.
-rss_drop_after_free() {
-	touch_mib $TOUCH_MIB || return 1
-	peak=$(host_rss_kb)
-	free_touched
-	i=0
-	while [ $((peak - $(host_rss_kb))) -lt $WANT_KB ] && [ $i -lt $((60 * WAIT_SCALE)) ]; do
-		sleep 1
-		i=$((i + 1))
-	done
-	sleep 5
-	echo "$i $((peak - $(host_rss_kb)))"
-}
-
 # A target left by an earlier script would shrink the guest here.
 host balloon "${OB_GUEST_MIB:-1024}"
 ob_load || ktap_exit_fail_msg "insmod failed"
@@ -42,7 +26,7 @@ expect_eq "ours drives the device" "$(balloon_driver)" offline_balloon
 expect_eq "ours negotiates REPORTING" "$(feature_bit 5)" 1
 
 reported0=$(ob_stat reported_pages_total)
-set -- $(rss_drop_after_free)
+set -- $(rss_drop_after_free $TOUCH_MIB $WANT_KB 60)
 ours=${2:-0}
 ktap_print_msg "ours: QEMU's RSS dropped by $ours kB after $TOUCH_MIB MiB were freed (80% within ${1:-?} s)"
 ktap_test_result "ours: RSS drops by >= 80% of the $TOUCH_MIB MiB freed" test "$ours" -ge $WANT_KB
@@ -81,7 +65,7 @@ ob_unload
 insmod "$C_KO" || ktap_exit_fail_msg "insmod virtio_balloon.ko failed"
 expect_eq "the C driver drives the device" "$(balloon_driver)" virtio_balloon
 expect_eq "the C driver negotiates REPORTING" "$(feature_bit 5)" 1
-set -- $(rss_drop_after_free)
+set -- $(rss_drop_after_free $TOUCH_MIB $WANT_KB 60)
 c=${2:-0}
 ktap_print_msg "C: QEMU's RSS dropped by $c kB after $TOUCH_MIB MiB were freed (80% within ${1:-?} s; ours: $ours kB)"
 ktap_test_result "C: RSS drops by >= 80% of the $TOUCH_MIB MiB freed" test "$c" -ge $WANT_KB
