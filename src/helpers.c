@@ -70,6 +70,8 @@ void ob_spin_lock_init(spinlock_t *lock) { spin_lock_init(lock); }
 unsigned long ob_spin_lock_irqsave(spinlock_t *lock) { unsigned long flags; spin_lock_irqsave(lock, flags); return flags; }
 void ob_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags) { spin_unlock_irqrestore(lock, flags); }
 
+struct workqueue_struct *ob_alloc_hint_workqueue(void) { return alloc_workqueue("offline-balloon-hint", WQ_FREEZABLE | WQ_UNBOUND, 0); }
+
 struct scatterlist *ob_sg_next(struct scatterlist *sg) { return sg_next(sg); }
 struct page *ob_sg_page(struct scatterlist *sg) { return sg_page(sg); }
 void *ob_page_address(struct page *page) { return page_address(page); }

@@ -18,6 +18,7 @@
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 /* Module parameters. */
 bool ob_param_simulate(void);
@@ -75,6 +76,9 @@ void ob_wait_for_used_buf(struct wait_queue_head *wq, struct virtqueue *vq);
 void ob_spin_lock_init(spinlock_t *lock);
 unsigned long ob_spin_lock_irqsave(spinlock_t *lock);
 void ob_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
+
+/* The free page hint work item's workqueue (alloc_workqueue is a macro). */
+struct workqueue_struct *ob_alloc_hint_workqueue(void);
 
 /* Scatterlists (sg_next is inline in 7.x) and page addresses. */
 struct scatterlist *ob_sg_next(struct scatterlist *sg);

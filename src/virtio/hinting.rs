@@ -19,7 +19,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsiz
 use kernel::alloc::KVVec;
 use kernel::prelude::*;
 use kernel::sync::{new_spinlock, Arc, SpinLock};
-use kernel::workqueue::{self, Work, WorkItem};
+use kernel::workqueue::{Queue, Work, WorkItem};
 use kernel::{c_str, ffi};
 
 /// Pages of one hinted block.
@@ -72,6 +72,9 @@ pub(super) struct Hinting {
     /// `blocks.len()`, for the shrinker's count without the lock.
     nr_blocks: AtomicUsize,
     shrinker: AtomicPtr<bindings::shrinker>,
+    /// The hint work item's own workqueue (freezable, unbound: a run is a long
+    /// CPU-bound loop that must not hold up the shared per-CPU pools).
+    wq: AtomicPtr<kernel::bindings::workqueue_struct>,
     /// 4 KiB pages hinted.
     hinted_total: AtomicU64,
     /// Hinting runs started.
@@ -94,6 +97,7 @@ impl Hinting {
             }),
             nr_blocks: AtomicUsize::new(0),
             shrinker: AtomicPtr::new(null_mut()),
+            wq: AtomicPtr::new(null_mut()),
             hinted_total: AtomicU64::new(0),
             runs: AtomicU64::new(0),
         }))
@@ -125,8 +129,9 @@ impl Hinting {
 }
 
 impl VirtioHost {
-    /// Sets up hinting if the feature was negotiated: the shrinker that gives
-    /// hinted blocks back under memory pressure.
+    /// Sets up hinting if the feature was negotiated: its workqueue, room for
+    /// the hinted blocks, and the shrinker that gives them back under memory
+    /// pressure. [`Self::stop_hinting`] undoes it, also after a failure here.
     pub(super) fn start_hinting(&self) -> Result {
         if !self.has_feature(bindings::VIRTIO_BALLOON_F_FREE_PAGE_HINT) {
             return Ok(());
@@ -137,6 +142,12 @@ impl VirtioHost {
             pr_err!("free page hinting: the free page queue has fewer than 2 entries\n");
             return Err(ENOSPC);
         }
+        // SAFETY: plain allocation of a workqueue, destroyed by `stop_hinting`.
+        let wq = unsafe { bindings::ob_alloc_hint_workqueue() };
+        if wq.is_null() {
+            return Err(ENOMEM);
+        }
+        self.hinting.wq.store(wq.cast(), Relaxed);
         // Room for every block of the memory there is now: no allocation while hinting.
         // SAFETY: reads an atomic counter.
         let ram = unsafe { bindings::ob_totalram_pages() } as u64;
@@ -163,10 +174,18 @@ impl VirtioHost {
 
     /// A config change: the host's command ID may have changed.
     pub(super) fn hint_requested(self: &Arc<Self>) {
-        if self.has_feature(bindings::VIRTIO_BALLOON_F_FREE_PAGE_HINT)
-            && !self.hinting.read_cmd_id.swap(true, Relaxed)
-        {
-            let _ = workqueue::system_freezable().enqueue::<_, HINT_WORK>(self.clone());
+        if !self.hinting.read_cmd_id.swap(true, Relaxed) {
+            self.queue_hint_work();
+        }
+    }
+
+    /// Queues the hint work item (if hinting was set up; a queued one stays).
+    fn queue_hint_work(self: &Arc<Self>) {
+        let wq = self.hinting.wq.load(Relaxed);
+        if !wq.is_null() {
+            // SAFETY: the workqueue lives until `stop_hinting`, which runs after the
+            // last config change (the virtio core disables them around `remove`).
+            let _ = unsafe { Queue::from_raw(wq) }.enqueue::<_, HINT_WORK>(self.clone());
         }
     }
 
@@ -180,19 +199,38 @@ impl VirtioHost {
         }
     }
 
-    /// Lets hinting runs start again after [`Self::pause_hinting`] (`restore`).
-    pub(super) fn resume_hinting(&self) {
+    /// Lets hinting runs start again after [`Self::pause_hinting`] (`restore`);
+    /// a request the work item saw while paused is served now.
+    pub(super) fn resume_hinting(self: &Arc<Self>) {
         self.hinting.stopped.store(false, Relaxed);
+        if self.hinting.read_cmd_id.load(Relaxed) {
+            self.queue_hint_work();
+        }
     }
 
-    /// After [`Self::pause_hinting`]: frees the shrinker (waiting for a scan in
-    /// progress). The blocks stay until [`Self::give_back_hints`].
+    /// Forgets the last run's command ID (`freeze`): after a hibernation the
+    /// host, maybe a new QEMU, may count its IDs from the start again.
+    pub(super) fn forget_hint_run(&self) {
+        self.hinting
+            .cmd_id_active
+            .store(bindings::VIRTIO_BALLOON_CMD_ID_STOP, Relaxed);
+    }
+
+    /// After [`Self::pause_hinting`] with waiting: frees the shrinker (waiting
+    /// for a scan in progress) and the workqueue. The blocks stay until
+    /// [`Self::give_back_hints`].
     pub(super) fn stop_hinting(&self) {
         let shrinker = self.hinting.shrinker.swap(null_mut(), Relaxed);
         if !shrinker.is_null() {
             // SAFETY: allocated and registered by `start_hinting`; `shrinker_free` waits
             // for running callbacks.
             unsafe { bindings::shrinker_free(shrinker) };
+        }
+        let wq = self.hinting.wq.swap(null_mut(), Relaxed);
+        if !wq.is_null() {
+            // SAFETY: allocated by `start_hinting`; the work item was flushed by
+            // `pause_hinting` and cannot be queued again (no more config changes).
+            unsafe { kernel::bindings::destroy_workqueue(wq) };
         }
     }
 
@@ -205,7 +243,7 @@ impl VirtioHost {
     fn cmd_id_received(&self) -> u32 {
         let h = &self.hinting;
         if h.read_cmd_id.swap(false, Relaxed) {
-            // SAFETY: `vdev` is live; a config space read.
+            // SAFETY: `vdev` is bound: `remove` flushes this work item first; a config read.
             let id = unsafe { bindings::ob_virtio_balloon_cmd_id(self.vdev) };
             h.cmd_id_received.store(id, Relaxed);
         }
@@ -324,6 +362,7 @@ impl WorkItem<HINT_WORK> for VirtioHost {
 
     fn run(this: Arc<VirtioHost>) {
         if this.hinting.stopped.load(Relaxed) {
+            // `read_cmd_id` stays set: `resume_hinting` serves the request.
             return;
         }
         let id = this.cmd_id_received();

@@ -121,7 +121,8 @@ impl VirtioHost {
     }
 
     pub(super) fn has_feature(&self, bit: u32) -> bool {
-        // SAFETY: `vdev` is live while the host is.
+        // SAFETY: `vdev` is bound while the host is used: `remove` stops every user
+        // (work items flushed, reporting and the shrinker gone) before the device goes.
         unsafe { bindings::ob_virtio_has_feature(self.vdev, bit) }
     }
 
@@ -195,7 +196,7 @@ impl Host for VirtioHost {
     }
 
     fn report_size(&self, pages: u64) {
-        // SAFETY: `vdev` is live; writing `actual` is a config space write.
+        // SAFETY: `vdev` is bound: `remove` shuts the balloon down first; a config write.
         unsafe {
             bindings::ob_virtio_balloon_set_actual(self.vdev, (pages * PFNS_PER_PAGE as u64) as u32)
         };
@@ -203,7 +204,7 @@ impl Host for VirtioHost {
 
     fn target(&self) -> Option<u64> {
         self.wakeup.processing(Wakeup::ADJUST);
-        // SAFETY: `vdev` is live; reading `num_pages` is a config space read.
+        // SAFETY: `vdev` is bound: `remove` shuts the balloon down first; a config read.
         let num_pages = u64::from(unsafe { bindings::ob_virtio_balloon_num_pages(self.vdev) });
         // Round up to whole guest pages, as virtio_balloon does.
         Some(num_pages.div_ceil(PFNS_PER_PAGE as u64))

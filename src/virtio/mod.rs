@@ -273,25 +273,30 @@ unsafe fn release(vdev: *mut bindings::virtio_device) {
     }
 }
 
-/// Resets the device, so that no callback runs any more, with `wait` waits
-/// for a statistics request that raced `stop_stats`, and frees the queues
-/// (if there are any: none after a failed `restore`).
+/// Resets the device, frees the queues (if there are any: none after a
+/// failed `restore`), and with `wait` waits for a statistics request that
+/// raced `stop_stats`.
 ///
 /// # Safety
 ///
 /// `device` is the bound `vdev`'s, and nothing uses its queues any more.
 unsafe fn reset_and_free_queues(vdev: *mut bindings::virtio_device, device: &Device, wait: bool) {
-    // SAFETY: per the function's contract; after the reset no callback uses the queues.
+    // SAFETY: per the function's contract: the device stops using the queues.
     unsafe { bindings::virtio_reset_device(vdev) };
-    if wait {
-        device.host.flush_stats();
-    }
     if !device.host.vq(VQ_INFLATE).is_null() {
-        // SAFETY: the queues exist and nothing uses them (see above).
+        // SAFETY: the queues exist and nothing uses them (see above). Deleting them
+        // frees or synchronises their interrupts (vp_del_vqs, vm_del_vqs): no virtqueue
+        // callback runs after this, whatever the transport (the reset alone waits for
+        // callbacks only on virtio-pci).
         unsafe { bindings::ob_virtio_del_vqs(vdev) };
     }
     for vq in &device.host.vqs {
         vq.store(null_mut(), Relaxed);
+    }
+    if wait {
+        // A statistics callback that read `stats_stopped` before `stop_stats` set it
+        // may have queued the work item since.
+        device.host.flush_stats();
     }
 }
 
@@ -322,6 +327,7 @@ unsafe extern "C" fn freeze(vdev: *mut bindings::virtio_device) -> ffi::c_int {
     let host = &device.host;
     host.stop_reporting();
     host.pause_hinting(false);
+    host.forget_hint_run();
     host.stop_stats(false);
     device.balloon.suspend_host();
     // SAFETY: the queues are unused: the host channel is down, reporting, hinting and
@@ -358,10 +364,10 @@ unsafe extern "C" fn restore(vdev: *mut bindings::virtio_device) -> ffi::c_int {
     }
     // SAFETY: the device is being restored.
     unsafe { features::write_poison_value(vdev) };
-    host.resume_hinting();
     if let Err(e) = host.start_reporting() {
         return e.to_errno();
     }
+    host.resume_hinting();
     // SAFETY: the device is set up again.
     unsafe { bindings::ob_virtio_device_ready(vdev) };
     device.balloon.resume_host();
@@ -389,8 +395,8 @@ unsafe extern "C" fn config_changed(vdev: *mut bindings::virtio_device) {
 ///
 /// Called by the virtio core for a virtqueue of a bound device.
 unsafe extern "C" fn balloon_ack(vq: *mut bindings::virtqueue) {
-    // SAFETY: buffers are only queued once `priv` is set, and `release` resets the
-    // device (no more callbacks) before it frees `priv`.
+    // SAFETY: buffers are only queued once `priv` is set, and `release` deletes the
+    // queues (no callback runs after that) before it frees `priv`.
     let device = unsafe { Device::from_vdev((*vq).vdev) };
     // SAFETY: `acked` is initialised.
     unsafe { bindings::ob_wake_up(device.host.acked.get()) };

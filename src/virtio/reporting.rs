@@ -71,6 +71,12 @@ impl VirtioHost {
                 ..Default::default()
             });
             compat::page_reporting_prepare(info, ring)?;
+            // As virtio_balloon: with 64 KiB pages pageblock_order means 512 MiB,
+            // which free memory rarely reaches; report from 2 MiB (order 5) there.
+            #[cfg(all(CONFIG_ARM64, CONFIG_ARM64_64K_PAGES))]
+            {
+                (*info).order = 5;
+            }
             kernel::error::to_result(bindings::page_reporting_register(info))
                 .inspect_err(|e| pr_err!("free page reporting: cannot register: {:?}\n", e))?;
         }

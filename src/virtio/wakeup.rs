@@ -61,8 +61,9 @@ impl Wakeup {
         self.locked(|s| {
             s.mask.set(s.mask.get() | reason);
             if !s.held.replace(true) {
-                // SAFETY: `vdev` is live while its host is; pm_stay_awake takes an
-                // irq-safe lock of its own.
+                // SAFETY: `vdev` is bound: the callers are its config and virtqueue
+                // callbacks and work items, which `remove` and `freeze` stop before the
+                // device goes; pm_stay_awake takes an irq-safe lock of its own.
                 unsafe { bindings::pm_stay_awake(&raw mut (*vdev).dev) };
             }
         });
