@@ -13,7 +13,8 @@ use crate::bindings;
 mod linux;
 
 pub(crate) use linux::{
-    balloon_isolated, balloon_migrated, page_reporting_prepare, user_slice, CORE_COUNTS_MOVABLE,
+    balloon_isolated, balloon_migrated, page_reporting_prepare, set_virtio_shutdown, user_slice,
+    CORE_COUNTS_MOVABLE,
 };
 
 /// Measures elapsed time on the monotonic clock.

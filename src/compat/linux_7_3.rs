@@ -103,3 +103,25 @@ pub(crate) unsafe fn page_reporting_prepare(
     }
     Ok(())
 }
+
+/// Sets the driver's `shutdown` hook: at system shutdown 7.3 calls it instead
+/// of breaking and resetting the device itself, so that requests in flight
+/// can finish first (as virtio_balloon's `virtballoon_shutdown`).
+pub(crate) fn set_virtio_shutdown(drv: &mut bindings::virtio_driver) {
+    drv.shutdown = Some(virtio_shutdown);
+}
+
+/// `virtio_driver.shutdown`: stop talking to the device, then stop it as the
+/// core would have.
+///
+/// # Safety
+///
+/// Called by the virtio core at system shutdown with a device bound to this
+/// driver, config changes disabled.
+unsafe extern "C" fn virtio_shutdown(vdev: *mut bindings::virtio_device) {
+    // SAFETY: per the function's contract.
+    unsafe {
+        crate::virtio::stop_talking(vdev, true);
+        bindings::virtio_device_shutdown(vdev);
+    }
+}

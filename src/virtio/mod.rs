@@ -32,6 +32,7 @@ mod wakeup;
 
 use crate::balloon::{Balloon, Config};
 use crate::bindings;
+use crate::compat;
 use crate::control::Control;
 use crate::debugfs;
 use core::ptr::null_mut;
@@ -87,6 +88,7 @@ impl Driver {
                 restore: Some(restore),
                 ..Default::default()
             });
+            compat::set_virtio_shutdown(&mut *drv.get());
             kernel::error::to_result(bindings::ob_register_virtio_driver(drv.get()))?;
         }
         Ok(Self { drv })
@@ -323,19 +325,38 @@ unsafe extern "C" fn remove(vdev: *mut bindings::virtio_device) {
 /// disabled.
 unsafe extern "C" fn freeze(vdev: *mut bindings::virtio_device) -> ffi::c_int {
     // SAFETY: per the function's contract.
+    unsafe { stop_talking(vdev, false) };
+    // SAFETY: per the function's contract.
     let device = unsafe { Device::from_vdev(vdev) };
     let host = &device.host;
-    host.stop_reporting();
-    host.pause_hinting(false);
     host.forget_hint_run();
-    host.stop_stats(false);
-    device.balloon.suspend_host();
     // SAFETY: the queues are unused: the host channel is down, reporting, hinting and
     // the statistics stopped, their work items frozen.
     unsafe { reset_and_free_queues(vdev, device, false) };
     host.give_back_hints();
     host.wakeup.release(vdev);
     0
+}
+
+/// Stops everything that talks to the device: page reporting, hinting and
+/// the statistics (with `wait` also their work items in progress: not while
+/// the system freezes, when the freezable workqueues run nothing), then takes
+/// the host channel from the balloon, waiting for a request in flight. Used
+/// by `freeze` and, on kernels with the hook, at system shutdown before the
+/// core breaks the device (see [`compat::set_virtio_shutdown`]).
+///
+/// # Safety
+///
+/// `vdev` must be bound to this driver with `priv` set by `probe`, config
+/// changes disabled.
+pub(crate) unsafe fn stop_talking(vdev: *mut bindings::virtio_device, wait: bool) {
+    // SAFETY: per the function's contract.
+    let device = unsafe { Device::from_vdev(vdev) };
+    let host = &device.host;
+    host.stop_reporting();
+    host.pause_hinting(wait);
+    host.stop_stats(wait);
+    device.balloon.suspend_host();
 }
 
 /// `restore` (resume): new queues, the statistics buffer, the poison value,
