@@ -481,10 +481,11 @@ impl OfflineBlock {
             if self.model == RefModel::Movable && !unsafe { bindings::ob_page_ref_freeze(p, 1) } {
                 return Err(page);
             }
-            // SAFETY: we own the page, whose refcount is 0 now: nobody can take a
-            // reference to it, and PFN walkers that read its type and flags without
-            // one (compaction, offlining, /proc/kpageflags) skip or retry a page of
+            // PFN walkers that read a page's type and flags without a reference
+            // (compaction, offlining, /proc/kpageflags) skip or retry a page of
             // refcount 0.
+            // SAFETY: we own the page, whose refcount is 0 now: nobody can take a
+            // reference to it (and walkers skip it, see above).
             unsafe {
                 bindings::ob_clear_page_skippable(p);
                 bindings::ob_offline_block_tail_prepare(p);

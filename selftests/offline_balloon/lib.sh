@@ -223,6 +223,18 @@ balloon_dev() {
 	[ -n "$d" ] && echo "${d%/device}"
 }
 
+# balloon_plug PROPS: the host replaces the balloon device by one with these
+# virtio-balloon-pci properties; wait until the guest has the new one.
+balloon_plug() {
+	host balloon-device "$1" || return 1
+	i=0
+	until balloon_dev >/dev/null; do
+		i=$((i + 1))
+		[ $i -gt $((300 * WAIT_SCALE)) ] && return 1
+		sleep 0.1
+	done
+}
+
 # balloon_driver: the driver bound to the balloon device, if any.
 balloon_driver() {
 	d=$(balloon_dev) && [ -e "$d/driver" ] && basename "$(readlink "$d/driver")"

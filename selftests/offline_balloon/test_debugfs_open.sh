@@ -15,8 +15,7 @@ ROUNDS=5
 ktap_print_header
 ktap_set_plan $((ROUNDS * 4 + 8))
 
-dev=$(grep -l '^0x0005$' /sys/bus/virtio/devices/*/device | head -1)
-dev=${dev%/device}
+dev=$(balloon_dev)
 name=$(basename "$dev")
 total0=$(meminfo MemTotal)
 log0=$(dmesg | wc -l)

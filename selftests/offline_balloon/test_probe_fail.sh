@@ -119,8 +119,7 @@ else
 fi
 
 # The virtio probe.
-dev=$(grep -l '^0x0005$' /sys/bus/virtio/devices/*/device | head -1)
-dev=${dev%/device}
+dev=$(balloon_dev)
 name=$(basename "$dev")
 ob_load || ktap_exit_fail_msg "insmod failed"
 echo "$name" > /sys/bus/virtio/drivers/offline_balloon/unbind
@@ -131,7 +130,7 @@ ktap_print_msg "virtio: binding failed with $1 different allocations failing"
 ktap_test_result "virtio: the probe failed at 3 or more of them" \
 	test "$(dmesg | tail -n +$((log0 + 1)) | grep -c 'offline_balloon: probe failed')" -ge 3
 expect_eq "virtio: nothing left behind after a failed probe" "$2" 0
-expect_eq "virtio: bound once allocations succeed" "$(basename "$(readlink "$dev/driver")")" offline_balloon
+expect_eq "virtio: bound once allocations succeed" "$(balloon_driver)" offline_balloon
 injection_off
 host balloon $KEEP_MIB
 ob_wait_stat inflated_pages $(((GUEST_MIB - KEEP_MIB) * MIB_PAGES)) 120

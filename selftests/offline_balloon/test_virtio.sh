@@ -21,10 +21,9 @@ balloon_to() {
 }
 
 ob_load || ktap_exit_fail_msg "insmod failed"
-dev=$(grep -l '^0x0005$' /sys/bus/virtio/devices/*/device | head -1)
-dev=${dev%/device}
+dev=$(balloon_dev)
 expect_eq "the module drives the virtio-balloon device" \
-	"$(basename "$(readlink "$dev/driver")")" offline_balloon
+	"$(balloon_driver)" offline_balloon
 features=$(cat "$dev/features")
 ktap_print_msg "negotiated features: $features"
 # Bits 1 (STATS_VQ), 2 (DEFLATE_ON_OOM), 3 (FREE_PAGE_HINT) and 5

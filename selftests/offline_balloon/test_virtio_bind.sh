@@ -13,20 +13,18 @@ GUEST_MIB=${OB_GUEST_MIB:-1024}
 ktap_print_header
 ktap_set_plan 10
 
-dev=$(grep -l '^0x0005$' /sys/bus/virtio/devices/*/device | head -1)
-dev=${dev%/device}
+dev=$(balloon_dev)
 name=$(basename "$dev")
-driver() { basename "$(readlink "$dev/driver")"; }
 total0=$(meminfo MemTotal)
 
 insmod "$C_KO" || ktap_exit_fail_msg "insmod virtio_balloon.ko failed"
-expect_eq "the C driver binds the device first" "$(driver)" virtio_balloon
+expect_eq "the C driver binds the device first" "$(balloon_driver)" virtio_balloon
 ob_load || ktap_exit_fail_msg "insmod offline_balloon.ko failed"
-expect_eq "loading ours leaves it with the C driver" "$(driver)" virtio_balloon
+expect_eq "loading ours leaves it with the C driver" "$(balloon_driver)" virtio_balloon
 
 echo "$name" > /sys/bus/virtio/drivers/virtio_balloon/unbind
 echo "$name" > /sys/bus/virtio/drivers/offline_balloon/bind
-expect_eq "unbind + bind moves the device to ours" "$(driver)" offline_balloon
+expect_eq "unbind + bind moves the device to ours" "$(balloon_driver)" offline_balloon
 host balloon 768
 ktap_test_result "ours follows the host (balloon 768)" \
 	ob_wait_stat inflated_pages $(((GUEST_MIB - 768) * MIB_PAGES)) 60

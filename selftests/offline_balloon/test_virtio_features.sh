@@ -20,17 +20,6 @@ DEFAULT_PROPS=deflate-on-oom=on,free-page-reporting=on,free-page-hint=on
 ktap_print_header
 ktap_set_plan 31
 
-# plug PROPS: replace the balloon device; wait until the guest has the new one.
-plug() {
-	host balloon-device "$1" || return 1
-	i=0
-	until balloon_dev >/dev/null; do
-		i=$((i + 1))
-		[ $i -gt $((300 * WAIT_SCALE)) ] && return 1
-		sleep 0.1
-	done
-}
-
 # drive NAME LOAD UNLOAD: load a driver, check that it binds, inflates and
 # deflates at the host's request and sends statistics, unload it; print the
 # feature bits it negotiated (8 of them) or fail.
@@ -55,7 +44,7 @@ for oom in off on; do
 	for rep in off on; do
 		for hint in off on; do
 			props=deflate-on-oom=$oom,free-page-reporting=$rep,free-page-hint=$hint
-			if ! plug $props; then
+			if ! balloon_plug $props; then
 				ktap_test_fail "$props: plugged"
 				ktap_test_fail "$props: ours"
 				ktap_test_fail "$props: C"
@@ -75,12 +64,12 @@ done
 expect_eq "MemTotal restored after the matrix" "$(meminfo MemTotal)" "$total0"
 
 # Unplug under ours, inflated, with a debugfs file open.
-plug $DEFAULT_PROPS
+balloon_plug $DEFAULT_PROPS
 ob_load
 host balloon $SMALL_MIB
 ob_wait_stat inflated_pages $(((GUEST_MIB - SMALL_MIB) * MIB_PAGES)) 60
 exec 5< "$OB_DEBUGFS/stats"
-ktap_test_result "the host unplugs the device under ours, inflated" plug $DEFAULT_PROPS
+ktap_test_result "the host unplugs the device under ours, inflated" balloon_plug $DEFAULT_PROPS
 ktap_test_result "reading the stats file left open fails cleanly" sh -c '! cat <&5 >/dev/null 2>&1'
 exec 5<&-
 expect_eq "unplug: MemTotal restored" "$(meminfo MemTotal)" "$total0"

@@ -46,10 +46,8 @@ check ours ob_load ob_unload offline_balloon
 check C "insmod $C_KO" "rmmod virtio_balloon" virtio_balloon
 
 # A device that cannot be told the value gets no reports.
-host balloon-device deflate-on-oom=on,free-page-reporting=on,page-poison=off ||
+balloon_plug deflate-on-oom=on,free-page-reporting=on,page-poison=off ||
 	ktap_exit_fail_msg "cannot plug a device without page-poison"
-i=0
-until balloon_dev >/dev/null || [ $i -gt 300 ]; do sleep 0.1; i=$((i + 1)); done
 ob_load
 expect_eq "ours refuses REPORTING without PAGE_POISON" "$(feature_bit 4)$(feature_bit 5)" 00
 ob_unload

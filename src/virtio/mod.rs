@@ -286,10 +286,10 @@ unsafe fn reset_and_free_queues(vdev: *mut bindings::virtio_device, device: &Dev
     // SAFETY: per the function's contract: the device stops using the queues.
     unsafe { bindings::virtio_reset_device(vdev) };
     if !device.host.vq(VQ_INFLATE).is_null() {
-        // SAFETY: the queues exist and nothing uses them (see above). Deleting them
-        // frees or synchronises their interrupts (vp_del_vqs, vm_del_vqs): no virtqueue
-        // callback runs after this, whatever the transport (the reset alone waits for
-        // callbacks only on virtio-pci).
+        // Deleting the queues frees or synchronises their interrupts (vp_del_vqs,
+        // vm_del_vqs): no virtqueue callback runs after this, whatever the transport
+        // (the reset alone waits for callbacks only on virtio-pci).
+        // SAFETY: the queues exist and nothing uses them (see above).
         unsafe { bindings::ob_virtio_del_vqs(vdev) };
     }
     for vq in &device.host.vqs {
