@@ -4,8 +4,10 @@
 //!
 //! Movable pages sit on the kernel's balloon core list (`balloon_dev_info`),
 //! so compaction and memory offlining can isolate them and migrate them
-//! through [`Balloon::migrate`], the `migratepage` hook. Frozen pages sit on the
-//! balloon's own list and never move. A work item on the freezable system
+//! through [`Balloon::migrate`], the `migratepage` hook. Frozen pages sit in
+//! the balloon's own [`FrozenSet`], outside `struct page`; compaction never
+//! moves them, but the balloon can replace those of a PFN range with pages
+//! elsewhere ([`Balloon::evacuate`]), which memory offlining asks for. A work item on the freezable system
 //! workqueue does one batch per run and queues itself again until the target
 //! is reached, so suspend never waits for more than one batch (or one pause of
 //! at most a second after a failed allocation). The host, if any, is told
@@ -30,16 +32,22 @@
 //!   `isolated_pages`; the core takes it, and on 6.12 so does
 //!   [`compat::balloon_migrated`] when it inserts the new page.
 //! - `frozen` (mutex) guards the frozen pages: a frozen page is made frozen
-//!   and published on a frozen list in one critical section, and freed in
-//!   one, so the memory hotplug notifier, which takes the same lock, sees
-//!   every frozen page there is.
+//!   and put in the frozen set in one critical section, and freed in one, so
+//!   the memory hotplug notifier, which takes the same lock, sees every
+//!   frozen page there is. Nothing under it waits for memory: the set's
+//!   metadata is allocated without waiting.
+//! - `evacuating` (mutex): the scratch space of [`Balloon::evacuate`], which
+//!   allocates the replacement pages holding nothing else.
 //!
-//! Order: `inflating` or `deflating`, then the host channel, then `frozen`.
+//! Order: `inflating`, `deflating` or `evacuating`, then the host channel,
+//! then `frozen`.
 
 use crate::bindings;
 use crate::compat::{self, Stopwatch};
+use crate::frozen_set::FrozenSet;
 use crate::notifiers::Notifiers;
 use crate::offline_page::{self, BulkRoom, Fresh, RefModel};
+use crate::page_batch::PageBatch;
 use crate::page_list::PageList;
 use crate::stats::Stats;
 use core::fmt::{self, Write};
@@ -50,6 +58,12 @@ use kernel::sync::{new_condvar, new_mutex, Arc, ArcBorrow, CondVar, Mutex};
 use kernel::types::Opaque;
 use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
 
+mod evacuate;
+mod self_check;
+
+pub(crate) use evacuate::evacuate_unsupported;
+use evacuate::Evacuating;
+
 /// How a balloon inflates.
 #[derive(Clone, Copy)]
 pub(crate) struct Config {
@@ -59,6 +73,9 @@ pub(crate) struct Config {
     pub(crate) batch: usize,
     /// Try naturally aligned blocks of `1 << order` pages first (0: single pages).
     pub(crate) order: u32,
+    /// Replace frozen pages in a memory block going offline by pages elsewhere
+    /// ([`Balloon::evacuate`]) rather than let them go offline with it.
+    pub(crate) evacuate: bool,
 }
 
 /// Longest pause after a failed allocation before the worker tries again.
@@ -113,10 +130,6 @@ impl Pfns {
         &self.buf[..self.len]
     }
 
-    fn as_mut_slice(&mut self) -> &mut [u64] {
-        &mut self.buf[..self.len]
-    }
-
     fn len(&self) -> usize {
         self.len
     }
@@ -127,29 +140,26 @@ impl Pfns {
 }
 
 /// The worker's inflate scratch space: movable pages not yet on the
-/// balloon core list (frozen ones wait in [`Frozen::pending`]) and the PFNs of
-/// the batch.
+/// balloon core list (frozen ones wait in the frozen set, pending) and the
+/// PFNs of the batch.
 struct Inflating {
     movable: PageList,
     pfns: Pfns,
     bulk: BulkRoom,
 }
 
-/// The deflate scratch space: the pages of one batch and their PFNs.
+/// The deflate scratch space: the pages of one batch (movable ones come off
+/// the balloon core list through `list`).
 struct Deflating {
     list: PageList,
-    pfns: Pfns,
+    batch: PageBatch,
 }
 
-/// The frozen pages, and the PFNs of a memory block going offline, whose
-/// frozen pages must not change state until it is offline.
+/// The frozen pages (those of the inflate batch in progress pending: the
+/// host has not been told yet), and the PFNs of a memory block going
+/// offline, whose frozen pages must not change state until it is offline.
 struct Frozen {
-    /// Frozen pages the host was told about.
-    list: PageList,
-    /// Frozen pages of the inflate batch in progress, not yet told.
-    pending: PageList,
-    /// Scratch list for walking the others.
-    spare: PageList,
+    set: FrozenSet,
     offlining: Option<Range<u64>>,
 }
 
@@ -184,6 +194,8 @@ pub(crate) struct Balloon {
     deflating: Mutex<Deflating>,
     #[pin]
     frozen: Mutex<Frozen>,
+    #[pin]
+    evacuating: Mutex<Evacuating>,
     #[pin]
     host_state: Mutex<HostState>,
     #[pin]
@@ -229,14 +241,13 @@ impl Balloon {
         };
         let deflating = Deflating {
             list: PageList::new(model)?,
-            pfns: Pfns::new(config.batch)?,
+            batch: PageBatch::new(config.batch, model)?,
         };
         let frozen = Frozen {
-            list: PageList::new(RefModel::Frozen)?,
-            pending: PageList::new(RefModel::Frozen)?,
-            spare: PageList::new(RefModel::Frozen)?,
+            set: FrozenSet::new()?,
             offlining: None,
         };
+        let evacuating = Evacuating::new(config.model)?;
         let this = Arc::pin_init(
             pin_init!(Self {
                 dev_info: DevInfo(Opaque::uninit()),
@@ -245,6 +256,7 @@ impl Balloon {
                 inflating <- new_mutex!(inflating, "offline_balloon::inflating"),
                 deflating <- new_mutex!(deflating, "offline_balloon::deflating"),
                 frozen <- new_mutex!(frozen, "offline_balloon::frozen"),
+                evacuating <- new_mutex!(evacuating, "offline_balloon::evacuating"),
                 host_state <- new_mutex!(HostState { busy: false, up: true }, "offline_balloon::host"),
                 host_idle <- new_condvar!("offline_balloon::host_idle"),
                 target: AtomicU64::new(0),
@@ -279,37 +291,25 @@ impl Balloon {
     }
 
     /// A memory block with the PFNs `pfns` starts going offline (or, with
-    /// `None`, its offlining was cancelled): until it is offline, none of the
-    /// frozen pages in it is freed, so offlining sees them as skippable
-    /// (PageOffline, refcount 0) all the way through. Taking the frozen lock
-    /// waits for frees in flight.
+    /// `None`, its offlining was cancelled). With `evacuate`, its frozen
+    /// pages are replaced by pages elsewhere first, as far as memory allows.
+    /// Until it is offline, none of the frozen pages left in it is freed, so
+    /// offlining sees them as skippable (PageOffline, refcount 0) all the way
+    /// through. Taking the frozen lock waits for frees in flight.
     pub(crate) fn memory_going_offline(&self, pfns: Option<Range<u64>>) {
+        let evacuate = pfns.clone().filter(|_| self.config.evacuate);
         self.frozen.lock().offlining = pfns;
+        if let Some(pfns) = evacuate {
+            self.evacuate_offlining(pfns);
+        }
     }
 
     /// The memory block with the PFNs `pfns` went offline, taking the frozen
     /// pages in it along: forget them, and let the worker make up for them.
     pub(crate) fn memory_offline(&self, pfns: Range<u64>) {
         let mut frozen = self.frozen.lock();
-        let Frozen {
-            list,
-            pending,
-            spare,
-            offlining,
-        } = &mut *frozen;
-        let mut gone = 0;
-        for list in [list, pending] {
-            while let Some(page) = list.pop() {
-                if pfns.contains(&page.pfn()) {
-                    page.forget_offlined();
-                    gone += 1;
-                } else {
-                    spare.push(page);
-                }
-            }
-            core::mem::swap(list, spare);
-        }
-        *offlining = None;
+        let gone = frozen.set.forget_range(&pfns) as u64;
+        frozen.offlining = None;
         // Counted under the lock, so the worker never sees the pages gone but counted.
         self.stats.frozen_pages.fetch_sub(gone, Relaxed);
         drop(frozen);
@@ -322,11 +322,16 @@ impl Balloon {
                 pfns.end
             );
             self.host.report_size(self.stats.inflated());
-            // SAFETY: `self` is the data of an `Arc` (`new` makes nothing else), kept above
-            // zero by the caller: the notifier is registered until `shutdown` empties it.
-            let this: Arc<Self> = unsafe { ArcBorrow::from_raw(self) }.into();
-            this.kick();
+            self.kick_shared();
         }
+    }
+
+    /// [`Self::kick`] from a plain reference.
+    fn kick_shared(&self) {
+        // SAFETY: `self` is the data of an `Arc` (`new` makes nothing else), kept above
+        // zero by the caller while it uses `self`.
+        let this: Arc<Self> = unsafe { ArcBorrow::from_raw(self) }.into();
+        this.kick();
     }
 
     /// Called by the OOM notifier chain before the OOM killer kills: gives
@@ -357,6 +362,10 @@ impl Balloon {
     /// `name value` lines.
     pub(crate) fn write_stats(&self, w: &mut impl Write) -> fmt::Result {
         self.stats.write(w, self.target(), self.isolated())?;
+        if self.config.model == RefModel::Frozen {
+            let metadata = self.frozen.lock().set.metadata_bytes();
+            writeln!(w, "frozen_metadata_bytes {metadata}")?;
+        }
         self.host.write_stats(w)
     }
 
@@ -502,7 +511,7 @@ impl Balloon {
             let left = want - pfns.len();
             if blocks && left >= block {
                 let fresh = offline_page::alloc_offline_pages(self.config.order, self.config.model)
-                    .filter(|fresh| fresh.pfn_end() <= limit);
+                    .filter(|fresh| fresh.pfns().end <= limit);
                 if let Some(fresh) = fresh {
                     self.stats.inflated_blocks_total.fetch_add(1, Relaxed);
                     self.take_fresh(fresh, movable, pfns);
@@ -518,7 +527,7 @@ impl Balloon {
             else {
                 break;
             };
-            if fresh.keep_below(limit) == 0 {
+            if fresh.keep(|pfn| pfn < limit) == 0 {
                 break;
             }
             self.take_fresh(fresh, movable, pfns);
@@ -539,9 +548,8 @@ impl Balloon {
                 }
                 RefModel::Frozen => {
                     let mut frozen = self.frozen.lock();
-                    let Frozen { list, pending, .. } = &mut *frozen;
-                    while let Some(page) = pending.pop() {
-                        list.push(page);
+                    for &pfn in pfns.as_slice() {
+                        frozen.set.publish(pfn);
                     }
                 }
             }
@@ -556,8 +564,8 @@ impl Balloon {
     }
 
     /// Makes freshly allocated pages offline pages of the balloon's model: movable
-    /// ones onto `movable` (for the balloon core list), frozen ones onto
-    /// [`Frozen::pending`], their PFNs onto `pfns`.
+    /// ones onto `movable` (for the balloon core list), frozen ones into the
+    /// frozen set, pending, their PFNs onto `pfns`.
     fn take_fresh(&self, fresh: impl Fresh, movable: &mut PageList, pfns: &mut Pfns) {
         match self.config.model {
             RefModel::Movable => fresh.take(|page| {
@@ -566,12 +574,19 @@ impl Balloon {
                 self.stats.movable_pages.fetch_add(1, Relaxed);
             }),
             RefModel::Frozen => {
-                // Frozen and published in one critical section of the memory notifier's lock.
+                // Frozen and in the set in one critical section of the memory notifier's lock.
                 let mut frozen = self.frozen.lock();
+                if !frozen.set.reserve_for(&fresh) {
+                    // No memory for the set's metadata: the pages, never offline, go back.
+                    return;
+                }
                 fresh.take(|page| {
-                    pfns.push(page.pfn());
-                    frozen.pending.push(page);
-                    self.stats.frozen_pages.fetch_add(1, Relaxed);
+                    let pfn = page.pfn();
+                    // Cannot fail after `reserve_for`.
+                    if frozen.set.insert(page, true).is_ok() {
+                        pfns.push(pfn);
+                        self.stats.frozen_pages.fetch_add(1, Relaxed);
+                    }
                 });
             }
         }
@@ -585,7 +600,7 @@ impl Balloon {
         let want = want.min(self.config.batch);
         let start = Stopwatch::start();
         let mut deflating = self.deflating.lock();
-        let Deflating { list, pfns } = &mut *deflating;
+        let Deflating { list, batch } = &mut *deflating;
         // The host must back the pages before the guest uses them again. While it
         // is down nothing is deflated, unless the balloon is shutting down: a
         // device whose restore failed is gone for good, and its pages come back.
@@ -598,45 +613,34 @@ impl Balloon {
             RefModel::Movable => {
                 // SAFETY: `dev_info` is live; its pages are our movable offline pages.
                 unsafe { list.dequeue_from(self.dev_info.0.get(), want) };
-                list.for_each_pfn(|pfn| pfns.push(pfn));
+                while let Some(page) = list.pop() {
+                    // `want` is at most a batch, the batch's room.
+                    let _ = batch.push(page);
+                }
             }
             RefModel::Frozen => {
                 // Held until the pages are freed: see `memory_going_offline`.
                 let frozen = frozen_guard.insert(self.frozen.lock());
-                let Frozen {
-                    list: frozen_list,
-                    spare,
-                    offlining,
-                    ..
-                } = &mut **frozen;
-                while list.len() < want {
-                    let Some(page) = frozen_list.pop() else { break };
-                    if offlining.as_ref().is_some_and(|r| r.contains(&page.pfn())) {
-                        spare.push(page);
-                    } else {
-                        pfns.push(page.pfn());
-                        list.push(page);
-                    }
-                }
-                while let Some(page) = spare.pop() {
-                    frozen_list.push(page);
-                }
+                let Frozen { set, offlining } = &mut **frozen;
+                set.take(want, offlining.as_ref(), |page| {
+                    // `want` is at most a batch, the batch's room.
+                    let _ = batch.push(page);
+                });
             }
         }
-        let n = list.len();
+        let n = batch.len();
         if n > 0 && host.is_some() {
-            self.host.deflate(pfns.as_slice());
+            self.host.deflate(batch.pfns());
             // The batch still counts until its pages are freed below.
             self.host.report_size(self.stats.inflated() - n as u64);
         }
         drop(host);
         // Whole 2 MiB blocks go back in one free each.
-        let blocks = list.free_all(pfns.as_mut_slice());
+        let blocks = batch.free_all();
         self.stats
             .deflated_blocks_total
             .fetch_add(blocks as u64, Relaxed);
         self.pages().fetch_sub(n as u64, Relaxed);
-        pfns.clear();
         drop(frozen_guard);
         drop(deflating);
         self.account(&self.stats.deflated_total, &self.stats.deflate_ns, n, start);

@@ -23,6 +23,7 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
 #include <linux/vmstat.h>
+#include <linux/xarray.h>
 #include "helpers.h"
 
 /* Constants from macros bindgen cannot evaluate. */
@@ -32,6 +33,8 @@ const gfp_t OB_GFP_KERNEL = GFP_KERNEL;
 const gfp_t OB_GFP_NOWAIT = GFP_NOWAIT | __GFP_NOWARN;
 /* Free page hinting takes free blocks only: no reclaim, no reserves, no warning. */
 const gfp_t OB_GFP_HINT = __GFP_NORETRY | __GFP_NOWARN | __GFP_NOMEMALLOC;
+const xa_mark_t OB_XA_PRESENT = XA_PRESENT;
+const int OB_EOPNOTSUPP = EOPNOTSUPP;
 const gfp_t OB_GFP_RECLAIM = __GFP_RECLAIM;
 const unsigned int OB_MAX_PAGE_ORDER = MAX_PAGE_ORDER;
 const unsigned long OB_PAGE_SIZE = PAGE_SIZE;

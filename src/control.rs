@@ -9,13 +9,20 @@
 //! - `alloc_floor`: writing a page count allocates and frees that many plain
 //!   pages ([`crate::floor`]); reading shows the last run as
 //!   `pages N alloc_ns_per_page N free_ns_per_page N`.
+//! - `evacuate`: writing `START_PFN NR_PAGES` (decimal or `0x` hex) moves
+//!   the balloon's frozen pages out of that PFN range
+//!   ([`Balloon::evacuate`]), so that its memory is free afterwards;
+//!   -EOPNOTSUPP for a balloon of movable pages, which compaction moves.
+//! - `self_check`: reading walks the frozen pages and shows what their
+//!   `struct page` holds ([`Balloon::self_check`]).
 
-use crate::balloon::Balloon;
+use crate::balloon::{evacuate_unsupported, Balloon};
 use crate::bindings;
 use crate::debugfs::{Files, SHOW_MAX};
 use crate::floor::{self, Floor};
 use crate::stats::TextBuf;
 use core::fmt::{self, Write};
+use core::ops::Range;
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -23,6 +30,8 @@ use kernel::sync::Arc;
 const TARGET_PAGES: usize = 0;
 const STATS: usize = 1;
 const ALLOC_FLOOR: usize = 2;
+const EVACUATE: usize = 3;
+const SELF_CHECK: usize = 4;
 
 /// The debugfs interface of a balloon.
 pub(crate) struct Control {
@@ -43,6 +52,36 @@ fn parse_pages(name: &str, input: &[u8]) -> Result<u64> {
     let text = text.strip_suffix('\n').unwrap_or(text);
     text.parse().map_err(|_| {
         pr_err!("{}: {:?} is not a decimal page count\n", name, text);
+        EINVAL
+    })
+}
+
+/// Parses a PFN or page count, decimal or `0x` hex.
+fn parse_number(text: &str) -> Option<u64> {
+    match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+/// Parses `START_PFN NR_PAGES` written to `evacuate` into a PFN range.
+fn parse_range(input: &[u8]) -> Result<Range<u64>> {
+    let text = core::str::from_utf8(input).unwrap_or("");
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let mut words = text.split(' ').filter(|w| !w.is_empty());
+    let (start, nr) = match (words.next(), words.next(), words.next()) {
+        (Some(start), Some(nr), None) => (parse_number(start), parse_number(nr)),
+        _ => (None, None),
+    };
+    let range = start.zip(nr).and_then(|(start, nr)| {
+        let end = start.checked_add(nr).filter(|_| nr > 0)?;
+        Some(start..end)
+    });
+    range.ok_or_else(|| {
+        pr_err!(
+            "evacuate: {:?} is not START_PFN NR_PAGES (NR_PAGES > 0, decimal or 0x hex)\n",
+            text
+        );
         EINVAL
     })
 }
@@ -80,6 +119,37 @@ impl Control {
         self.balloon.set_target(pages);
         Ok(())
     }
+
+    fn store_evacuate(&self, input: &[u8]) -> Result {
+        let pfns = parse_range(input)?;
+        match self.balloon.evacuate(pfns.clone()) {
+            Ok(n) => {
+                pr_info!(
+                    "evacuate: {} frozen pages moved out of PFNs {:#x}..{:#x}\n",
+                    n,
+                    pfns.start,
+                    pfns.end
+                );
+                Ok(())
+            }
+            Err(e) => {
+                let why = if e == evacuate_unsupported() {
+                    "the balloon's pages are movable: compaction and offlining migrate them"
+                } else if e == ENOMEM {
+                    "no memory for replacement pages"
+                } else {
+                    "pages of the range are being inflated or go offline; try again"
+                };
+                pr_err!(
+                    "evacuate: PFNs {:#x}..{:#x}: {}\n",
+                    pfns.start,
+                    pfns.end,
+                    why
+                );
+                Err(e)
+            }
+        }
+    }
 }
 
 impl Files for Control {
@@ -87,6 +157,8 @@ impl Files for Control {
         (c_str!("target_pages"), 0o644),
         (c_str!("stats"), 0o444),
         (c_str!("alloc_floor"), 0o600),
+        (c_str!("evacuate"), 0o200),
+        (c_str!("self_check"), 0o400),
     ];
 
     fn show(&self, index: usize, out: &mut TextBuf<SHOW_MAX>) -> fmt::Result {
@@ -102,6 +174,7 @@ impl Files for Control {
                     r.pages, r.alloc_ns, r.free_ns
                 )
             }
+            SELF_CHECK => write!(out, "{}", balloon.self_check()),
             _ => Err(fmt::Error),
         }
     }
@@ -118,8 +191,9 @@ impl Files for Control {
                 self.floor.run(pages);
                 Ok(())
             }
+            EVACUATE => self.store_evacuate(input),
             _ => {
-                pr_err!("stats: read-only\n");
+                pr_err!("{}: read-only\n", Self::FILES[index].0);
                 Err(EPERM)
             }
         }

@@ -30,6 +30,11 @@ module_param(order, uint, 0444);
 MODULE_PARM_DESC(order, "Inflate blocks of 2^order pages first while free ones exist; 0: single pages only (default 9: 2 MiB)");
 unsigned int ob_param_order(void) { return order; }
 
+static bool evacuate = true;
+module_param(evacuate, bool, 0444);
+MODULE_PARM_DESC(evacuate, "Frozen pages in a memory block going offline are replaced by pages elsewhere (1) or go offline with it (0) (default: 1)");
+bool ob_param_evacuate(void) { return evacuate; }
+
 struct page *ob_alloc_pages(gfp_t gfp, unsigned int order) { return alloc_pages(gfp, order); }
 void ob_free_page(struct page *page) { __free_page(page); }
 void ob_set_page_offline(struct page *page) { __SetPageOffline(page); }
@@ -52,9 +57,16 @@ void ob_init_list_head(struct list_head *list) { INIT_LIST_HEAD(list); }
 bool ob_list_empty(struct list_head *list) { return list_empty(list); }
 void ob_page_list_push(struct list_head *list, struct page *page) { list_add(&page->lru, list); }
 struct page *ob_page_list_pop(struct list_head *list) { struct page *page = list_first_entry_or_null(list, struct page, lru); if (page) list_del(&page->lru); return page; }
-void ob_page_list_del(struct page *page) { list_del(&page->lru); }
-struct page *ob_page_list_first(struct list_head *list) { return list_first_entry_or_null(list, struct page, lru); }
-struct page *ob_page_list_next(struct list_head *list, struct page *page) { return list_is_last(&page->lru, list) ? NULL : list_next_entry(page, lru); }
+
+struct list_head *ob_page_lru_next(struct page *page) { return READ_ONCE(page->lru.next); }
+struct list_head *ob_page_lru_prev(struct page *page) { return READ_ONCE(page->lru.prev); }
+struct page *ob_lru_page(struct list_head *lru) { return list_entry(lru, struct page, lru); }
+bool ob_pfn_valid(unsigned long pfn) { return pfn_valid(pfn); }
+unsigned long ob_page_private(struct page *page) { return page_private(page); }
+bool ob_page_has_mapping(struct page *page) { return READ_ONCE(page->mapping) != NULL; }
+
+void ob_xa_init(struct xarray *xa) { xa_init(xa); }
+int ob_xa_err(void *entry) { return xa_err(entry); }
 
 void ob_balloon_devinfo_init(struct balloon_dev_info *b_dev_info) { balloon_devinfo_init(b_dev_info); }
 

@@ -19,12 +19,14 @@
 #include <linux/virtio_config.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 /* Module parameters. */
 bool ob_param_simulate(void);
 bool ob_param_movable(void);
 unsigned int ob_param_batch(void);
 unsigned int ob_param_order(void);
+bool ob_param_evacuate(void);
 
 /* Page allocation, type and refcount. */
 struct page *ob_alloc_pages(gfp_t gfp, unsigned int order);
@@ -55,9 +57,21 @@ void ob_init_list_head(struct list_head *list);
 bool ob_list_empty(struct list_head *list);
 void ob_page_list_push(struct list_head *list, struct page *page);
 struct page *ob_page_list_pop(struct list_head *list);
-void ob_page_list_del(struct page *page);
-struct page *ob_page_list_first(struct list_head *list);
-struct page *ob_page_list_next(struct list_head *list, struct page *page);
+
+/*
+ * What a frozen offline page's struct page holds besides its type, flags and
+ * refcount: the balloon's self-check reads it and never writes it.
+ */
+struct list_head *ob_page_lru_next(struct page *page);
+struct list_head *ob_page_lru_prev(struct page *page);
+struct page *ob_lru_page(struct list_head *lru);
+bool ob_pfn_valid(unsigned long pfn);
+unsigned long ob_page_private(struct page *page);
+bool ob_page_has_mapping(struct page *page);
+
+/* XArrays (xa_init and xa_err are inline). */
+void ob_xa_init(struct xarray *xa);
+int ob_xa_err(void *entry);
 
 /* The balloon core (more in compat/). */
 void ob_balloon_devinfo_init(struct balloon_dev_info *b_dev_info);

@@ -13,7 +13,12 @@
 //! Module parameters (C, see `helpers.c`): `simulate` (no device; debugfs
 //! sets the target), `movable` (refcount model of inflated pages in simulate
 //! mode; the virtio backend always uses movable pages), `batch` (pages per
-//! batch and host request) and `order` (inflate whole blocks first).
+//! batch and host request), `order` (inflate whole blocks first) and
+//! `evacuate` (frozen pages leave a memory block going offline for pages
+//! elsewhere, rather than going offline with it).
+
+// The `pin_init!` of `Balloon` expands past the default limit of 128.
+#![recursion_limit = "256"]
 
 use kernel::prelude::*;
 
@@ -23,8 +28,10 @@ mod compat;
 mod control;
 mod debugfs;
 mod floor;
+mod frozen_set;
 mod notifiers;
 mod offline_page;
+mod page_batch;
 mod page_list;
 mod simulate;
 mod stats;
@@ -54,11 +61,12 @@ const MAX_BATCH: usize = 16384;
 /// The balloon configuration from the module parameters, checked at load.
 fn config() -> balloon::Config {
     // SAFETY: reads module parameters, fixed at load time.
-    let (movable, batch, order) = unsafe {
+    let (movable, batch, order, evacuate) = unsafe {
         (
             bindings::ob_param_movable(),
             bindings::ob_param_batch(),
             bindings::ob_param_order(),
+            bindings::ob_param_evacuate(),
         )
     };
     balloon::Config {
@@ -69,6 +77,7 @@ fn config() -> balloon::Config {
         },
         batch: batch as usize,
         order,
+        evacuate,
     }
 }
 

@@ -39,7 +39,11 @@
 //! # Cost
 //!
 //! Zero bytes of metadata per page beyond `struct page`: the type is in
-//! `page_type`, the states in `flags`, and list linkage uses `page->lru`.
+//! `page_type`, the states in `flags`. Whoever holds the pages decides where
+//! they are listed: the balloon core links movable pages through `page->lru`
+//! (its list is what compaction isolates from), while the balloon keeps frozen
+//! pages in a [`FrozenSet`](crate::frozen_set::FrozenSet) outside `struct
+//! page`, so that a frozen page uses nothing but its type, flags and refcount.
 //!
 //! # Accounting
 //!
@@ -53,6 +57,7 @@
 
 use crate::bindings;
 use crate::compat;
+use core::ops::Range;
 use core::ptr::NonNull;
 use kernel::prelude::*;
 
@@ -95,18 +100,29 @@ impl OfflinePage {
         self.model
     }
 
-    /// The page's memory block went offline with the page in it (a skippable
-    /// frozen page): the memory is gone, so there is nothing to free. Onlining
-    /// the block again hands its pages to the buddy afresh.
-    pub(crate) fn forget_offlined(self) {
-        core::mem::forget(self);
-    }
-
     /// Gives up ownership, e.g. to the kernel's balloon core; see [`Self::from_raw`].
     pub(crate) fn into_raw(self) -> *mut bindings::page {
         let page = self.page.as_ptr();
         core::mem::forget(self);
         page
+    }
+
+    /// Takes ownership of the offline page with PFN `pfn`, which
+    /// [`Self::into_raw`] gave up.
+    ///
+    /// # Safety
+    ///
+    /// The page must come from [`Self::into_raw`] of an `OfflinePage` of
+    /// `model`, and the caller must own it again: nobody else may use it any more.
+    pub(crate) unsafe fn from_pfn(pfn: u64, model: RefModel) -> Self {
+        // SAFETY: the caller vouches that `pfn` is an offline page, so it has a memory map entry.
+        let page = unsafe { bindings::ob_pfn_to_page(pfn as kernel::ffi::c_ulong) };
+        // INVARIANT: the caller hands back an offline page of `model` this type owned.
+        Self {
+            // SAFETY: `pfn_to_page` of a valid PFN is never null.
+            page: unsafe { NonNull::new_unchecked(page) },
+            model,
+        }
     }
 
     /// Takes ownership of a page that [`Self::into_raw`] gave up.
@@ -173,6 +189,9 @@ pub(crate) fn alloc_offline_pages(order: u32, model: RefModel) -> Option<FreshBl
 /// Pages fresh from the buddy allocator, not yet offline: a [`FreshBlock`]
 /// or [`FreshPages`].
 pub(crate) trait Fresh {
+    /// Calls `f` with the PFN of every page.
+    fn for_each_pfn(&self, f: impl FnMut(u64));
+
     /// Makes every page an offline page of the allocation's model, passes it
     /// to `f`, and takes it out of the managed page count (unless the balloon
     /// core does: see [Accounting](self#accounting)).
@@ -190,14 +209,19 @@ fn gfp(model: RefModel) -> bindings::gfp_t {
 }
 
 impl FreshBlock {
-    /// The PFN after the block's last page.
-    pub(crate) fn pfn_end(&self) -> u64 {
+    /// The PFNs of the block's pages.
+    pub(crate) fn pfns(&self) -> Range<u64> {
         // SAFETY: by the type invariant `head` is a valid page.
-        unsafe { bindings::ob_page_to_pfn(self.head.as_ptr()) as u64 + (1u64 << self.order) }
+        let head = unsafe { bindings::ob_page_to_pfn(self.head.as_ptr()) as u64 };
+        head..head + (1u64 << self.order)
     }
 }
 
 impl Fresh for FreshBlock {
+    fn for_each_pfn(&self, f: impl FnMut(u64)) {
+        self.pfns().for_each(f);
+    }
+
     fn take(self, mut f: impl FnMut(OfflinePage)) {
         let nr = 1usize << self.order;
         let (head, model) = (self.head, self.model);
@@ -293,13 +317,13 @@ pub(crate) fn alloc_offline_pages_bulk(
 }
 
 impl FreshPages<'_> {
-    /// Frees the pages at or above `pfn_limit` now; returns how many are left.
-    pub(crate) fn keep_below(&mut self, pfn_limit: u64) -> usize {
+    /// Frees the pages whose PFN `wanted` refuses now; returns how many are left.
+    pub(crate) fn keep(&mut self, wanted: impl Fn(u64) -> bool) -> usize {
         let mut kept = 0;
         for i in 0..self.n {
             let page = core::mem::take(&mut self.room.0[i]);
             // SAFETY: a fresh page of ours (type invariant).
-            if unsafe { bindings::ob_page_to_pfn(page) as u64 } < pfn_limit {
+            if wanted(unsafe { bindings::ob_page_to_pfn(page) as u64 }) {
                 self.room.0[kept] = page;
                 kept += 1;
             } else {
@@ -314,6 +338,13 @@ impl FreshPages<'_> {
 }
 
 impl Fresh for FreshPages<'_> {
+    fn for_each_pfn(&self, mut f: impl FnMut(u64)) {
+        for &page in &self.room.0[..self.n] {
+            // SAFETY: a fresh page of ours (type invariant).
+            f(unsafe { bindings::ob_page_to_pfn(page) as u64 });
+        }
+    }
+
     fn take(mut self, mut f: impl FnMut(OfflinePage)) {
         let model = self.model;
         for i in 0..self.n {

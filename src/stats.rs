@@ -26,6 +26,10 @@ pub(crate) struct Stats {
     pub(crate) alloc_failed_total: AtomicU64,
     /// Frozen pages that went away with a memory block taken offline.
     pub(crate) offlined_total: AtomicU64,
+    /// Frozen pages replaced by pages elsewhere (migration by PFN range).
+    pub(crate) evacuated_total: AtomicU64,
+    /// Time spent evacuating, for `evacuate_ns_per_page`.
+    pub(crate) evacuate_ns: AtomicU64,
     /// Blocks of `1 << order` pages inflated whole.
     pub(crate) inflated_blocks_total: AtomicU64,
     /// Naturally aligned 2 MiB blocks deflated whole (one buddy free each).
@@ -59,7 +63,8 @@ impl Stats {
         let migrated_total = self.migrated_total.load(Relaxed);
         let per_page =
             |ns: &AtomicU64, pages: u64| ns.load(Relaxed).checked_div(pages).unwrap_or(0);
-        let lines: [(&str, u64); 21] = [
+        let evacuated_total = self.evacuated_total.load(Relaxed);
+        let lines: [(&str, u64); 23] = [
             ("target_pages", target),
             ("inflated_pages", movable + frozen),
             ("movable_pages", movable),
@@ -75,6 +80,11 @@ impl Stats {
             ("alloc_failed_total", self.alloc_failed_total.load(Relaxed)),
             ("oom_deflated_total", self.oom_deflated_total.load(Relaxed)),
             ("offlined_total", self.offlined_total.load(Relaxed)),
+            ("evacuated_total", evacuated_total),
+            (
+                "evacuate_ns_per_page",
+                per_page(&self.evacuate_ns, evacuated_total),
+            ),
             (
                 "inflated_blocks_total",
                 self.inflated_blocks_total.load(Relaxed),

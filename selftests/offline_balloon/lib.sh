@@ -92,6 +92,13 @@ ob_stat() {
 	awk -v k="$1" '$1 == k { print $2 }' "$OB_DEBUGFS/stats"
 }
 
+# ob_self_check FIELD: a count of debugfs self_check, the walk over the
+# frozen pages (pages, offline, refcount0, skippable, lru_linked,
+# private_set, mapping_set).
+ob_self_check() {
+	awk -v k="$1" '{ for (i = 1; i < NF; i += 2) if ($i == k) print $(i + 1) }' "$OB_DEBUGFS/self_check"
+}
+
 # ob_set_target PAGES: set the simulate-mode target.
 ob_set_target() {
 	echo "$1" > "$OB_DEBUGFS/target_pages"
@@ -131,10 +138,11 @@ ob_sample_consistent() {
 	return 1
 }
 
-# ob_offline_pages [FIELD]: PageOffline pages of the machine (from
-# /proc/kpageflags), or with FIELD=skippable those also skippable.
+# ob_offline_pages [FIELD [START_PFN NR_PAGES]]: PageOffline pages of the
+# machine or of a PFN range (from /proc/kpageflags), or another field of
+# offline_pages (skippable, blocks2m, first2m, huge).
 ob_offline_pages() {
-	"$(dirname "$0")/offline_pages" | awk -v k="${1:-offline}" '{ for (i = 1; i < NF; i += 2) if ($i == k) print $(i + 1) }'
+	"$(dirname "$0")/offline_pages" ${2:+"$2" "$3"} | awk -v k="${1:-offline}" '{ for (i = 1; i < NF; i += 2) if ($i == k) print $(i + 1) }'
 }
 
 # expect_consistent DESC: inflated_pages == movable_pages + frozen_pages ==
@@ -211,6 +219,50 @@ offline_a_frozen_block() {
 	ob_set_target "$1"
 	ob_wait_stat inflated_pages "$1" || return 1
 	offline_a_block
+}
+
+# Fault injection (fail_page_alloc, failslab).
+FP=/sys/kernel/debug/fail_page_alloc
+FS=/sys/kernel/debug/failslab
+
+# inject_on PCT: fail PCT% of the module's allocations (page and slab): those
+# made with the module on the call stack (the stack filter set to the
+# module's address range from /proc/modules).
+inject_on() {
+	pct=$1
+	set -- $(awk -v m="$OB_MOD" '$1 == m { print $2, $6 }' /proc/modules)
+	# 64-bit shell arithmetic wraps kernel addresses; printf %x gives them back.
+	start=$(printf '0x%x' "$(($2))") end=$(printf '0x%x' "$(($2 + $1))")
+	for d in $FP $FS; do
+		echo 0 > $d/probability
+		echo N > $d/task-filter
+		echo 1 > $d/interval
+		echo -1 > $d/times
+		echo 0 > $d/space
+		echo 0 > $d/verbose
+		echo N > $d/ignore-gfp-wait
+		echo 32 > $d/stacktrace-depth
+		echo $start > $d/require-start
+		echo $end > $d/require-end
+	done
+	echo N > $FP/ignore-gfp-highmem
+	echo 0 > $FP/min-order
+	echo $pct > $FP/probability
+	echo $pct > $FS/probability
+}
+
+# inject_off: no more injection, and the kernel's defaults back (they also
+# decide what /proc/*/fail-nth counts, which test_probe_fail uses).
+inject_off() {
+	for d in $FP $FS; do
+		echo 0 > $d/probability
+		echo 1 > $d/times
+		echo Y > $d/ignore-gfp-wait
+		echo 0 > $d/require-start
+		echo 0xffffffffffffffff > $d/require-end
+	done
+	echo Y > $FP/ignore-gfp-highmem
+	echo 1 > $FP/min-order
 }
 
 # The in-tree C driver, for the same scenario against it.

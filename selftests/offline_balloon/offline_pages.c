@@ -3,9 +3,10 @@
  * Count the PageOffline pages of the whole machine from /proc/kpageflags
  * (KPF_OFFLINE), how many of them are in the "skippable" state (KPF_OWNER_2,
  * the page owner's flag the module uses for it), and how many naturally
- * aligned 2 MiB blocks (512 pages) are offline as a whole; with arguments
- * START_PFN NR_PAGES, only in that range.
- * Prints one line: "offline N skippable N blocks2m N".
+ * aligned 2 MiB blocks (512 pages) are offline as a whole, the first PFN of
+ * the first such block (-1 if none), and how many pages are hugetlb pages
+ * (KPF_HUGE); with arguments START_PFN NR_PAGES, only in that range.
+ * Prints one line: "offline N skippable N blocks2m N first2m PFN huge N".
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -13,13 +14,15 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#define KPF_HUGE 17
 #define KPF_OFFLINE 23
 #define KPF_OWNER_2 34
 
 int main(int argc, char **argv)
 {
 	static uint64_t flags[4096];	/* a multiple of 512: blocks never straddle reads */
-	unsigned long offline = 0, skippable = 0, blocks = 0, in_block = 0, pfn = 0;
+	unsigned long offline = 0, skippable = 0, blocks = 0, in_block = 0, huge = 0, pfn = 0;
+	long first = -1;
 	unsigned long start = argc > 2 ? strtoul(argv[1], NULL, 0) & ~511UL : 0;
 	unsigned long end = argc > 2 ? start + strtoul(argv[2], NULL, 0) : ~0UL;
 	int fd = open("/proc/kpageflags", O_RDONLY);
@@ -41,7 +44,10 @@ int main(int argc, char **argv)
 				in_block++;
 				skippable += flags[i] >> KPF_OWNER_2 & 1;
 			}
+			huge += flags[i] >> KPF_HUGE & 1;
 			if (pfn % 512 == 511) {
+				if (in_block == 512 && first < 0)
+					first = pfn - 511;
 				blocks += in_block == 512;
 				in_block = 0;
 			}
@@ -51,6 +57,7 @@ int main(int argc, char **argv)
 		perror("read /proc/kpageflags");
 		return 1;
 	}
-	printf("offline %lu skippable %lu blocks2m %lu\n", offline, skippable, blocks);
+	printf("offline %lu skippable %lu blocks2m %lu first2m %ld huge %lu\n", offline, skippable, blocks,
+	       first, huge);
 	return 0;
 }

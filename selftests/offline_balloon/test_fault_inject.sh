@@ -9,8 +9,6 @@
 # once injection stops.
 . "$(dirname "$0")/lib.sh"
 
-FP=/sys/kernel/debug/fail_page_alloc
-FS=/sys/kernel/debug/failslab
 MIB_PAGES=256
 GUEST_MIB=${OB_GUEST_MIB:-1024}
 
@@ -19,42 +17,6 @@ GUEST_MIB=${OB_GUEST_MIB:-1024}
 ktap_print_header
 ktap_set_plan 24
 
-# inject_on: fail 5% of the module's allocations (page and slab).
-inject_on() {
-	set -- $(awk -v m="$OB_MOD" '$1 == m { print $2, $6 }' /proc/modules)
-	# 64-bit shell arithmetic wraps kernel addresses; printf %x gives them back.
-	start=$(printf '0x%x' "$(($2))") end=$(printf '0x%x' "$(($2 + $1))")
-	for d in $FP $FS; do
-		echo 0 > $d/probability
-		echo N > $d/task-filter
-		echo 1 > $d/interval
-		echo -1 > $d/times
-		echo 0 > $d/space
-		echo 0 > $d/verbose
-		echo N > $d/ignore-gfp-wait
-		echo 32 > $d/stacktrace-depth
-		echo $start > $d/require-start
-		echo $end > $d/require-end
-	done
-	echo N > $FP/ignore-gfp-highmem
-	echo 0 > $FP/min-order
-	echo 5 > $FP/probability
-	echo 5 > $FS/probability
-}
-
-# inject_off: no more injection, and the kernel's defaults back (they also
-# decide what /proc/*/fail-nth counts, which test_probe_fail uses).
-inject_off() {
-	for d in $FP $FS; do
-		echo 0 > $d/probability
-		echo 1 > $d/times
-		echo Y > $d/ignore-gfp-wait
-		echo 0 > $d/require-start
-		echo 0xffffffffffffffff > $d/require-end
-	done
-	echo Y > $FP/ignore-gfp-highmem
-	echo 1 > $FP/min-order
-}
 trap inject_off EXIT
 
 total0=$(meminfo MemTotal)
@@ -65,7 +27,7 @@ oom0=$(vmstat oom_kill)
 simulate() {
 	ob_load simulate=1 movable=$1 order=$2 || ktap_exit_fail_msg "insmod failed"
 	n=$((free0 / PAGE_KB))
-	inject_on
+	inject_on 5
 	for pct in 60 20 70 10 50; do
 		ob_set_target $((n * pct / 100))
 		sleep 1
@@ -91,7 +53,7 @@ simulate 0 9
 simulate 0 0
 
 ob_load || ktap_exit_fail_msg "insmod failed"
-inject_on
+inject_on 5
 for mib in 600 800 400 500; do
 	host balloon $mib
 	sleep 1

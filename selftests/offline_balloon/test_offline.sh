@@ -3,8 +3,9 @@
 # Memory offlining of blocks that hold ballooned pages, through
 # /sys/devices/system/memory/memoryN/state. Movable pages migrate out through
 # balloon compaction and stay in the balloon. Frozen pages are skippable:
-# the block goes offline with them, the memory notifier drops them from the
-# balloon and the balloon inflates elsewhere to make up. Onlining again
+# with evacuate=0 the block goes offline with them, the memory notifier drops
+# them from the balloon and the balloon inflates elsewhere to make up
+# (test_evacuate covers evacuate=1, where they move out first). Onlining again
 # works, and every count stays exact.
 . "$(dirname "$0")/lib.sh"
 
@@ -38,9 +39,9 @@ ob_wait_stat inflated_pages 0
 ob_unload
 expect_eq "movable: MemTotal restored exactly" "$(meminfo MemTotal)" "$total0"
 
-# Frozen pages: skippable, dropped by the memory notifier.
+# Frozen pages with evacuate=0: skippable, dropped by the memory notifier.
 N=$(($(free_kb) / PAGE_KB / 2))
-ob_load simulate=1 movable=0 || ktap_exit_fail_msg "insmod movable=0 failed"
+ob_load simulate=1 movable=0 evacuate=0 || ktap_exit_fail_msg "insmod movable=0 evacuate=0 failed"
 ob_set_target $N
 ob_wait_stat inflated_pages $N || ktap_exit_fail_msg "cannot inflate $N pages"
 r=$(offline_a_frozen_block $N)

@@ -108,7 +108,7 @@ dropped=$(cat /tmp/storm_dropped) r=
 ktap_print_msg "the storms dropped $dropped frozen pages with their blocks"
 if [ $offlinable = 1 ] && [ "$dropped" = 0 ]; then
 	n=$(($(free_kb) / PAGE_KB / 2))
-	ob_load simulate=1 movable=0 && ob_set_target $n && ob_wait_stat inflated_pages $n &&
+	ob_load simulate=1 movable=0 evacuate=0 && ob_set_target $n && ob_wait_stat inflated_pages $n &&
 		r=$(offline_a_frozen_block $n) && dropped=$(ob_stat offlined_total) &&
 		ktap_print_msg "a directed offlining of memory${r%% *} dropped $dropped"
 	ob_set_target 0

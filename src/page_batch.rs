@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A batch of offline pages on their way back to the buddy allocator, held
+//! by PFN in preallocated memory: no memory per page, nothing in `struct page`.
+
+use crate::offline_page::{self, OfflineBlock, OfflinePage, RefModel, BLOCK_PAGES};
+use kernel::prelude::*;
+
+/// Up to a fixed number of offline pages of one refcount model, by PFN.
+///
+/// # Invariants
+///
+/// `pfns[..len]` are the distinct PFNs of offline pages of model `model`,
+/// owned by the batch.
+pub(crate) struct PageBatch {
+    pfns: KVec<u64>,
+    len: usize,
+    model: RefModel,
+}
+
+impl PageBatch {
+    /// Room for `n` pages of `model`.
+    pub(crate) fn new(n: usize, model: RefModel) -> Result<Self> {
+        // INVARIANT: empty.
+        Ok(Self {
+            pfns: KVec::from_elem(0, n, GFP_KERNEL)?,
+            len: 0,
+            model,
+        })
+    }
+
+    /// Pages in the batch.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the batch has room for no more page.
+    pub(crate) fn is_full(&self) -> bool {
+        self.len == self.pfns.len()
+    }
+
+    /// The PFNs of the batch's pages.
+    pub(crate) fn pfns(&self) -> &[u64] {
+        &self.pfns[..self.len]
+    }
+
+    /// Adds `page`; gives it back when the batch is full.
+    pub(crate) fn push(&mut self, page: OfflinePage) -> Result<(), OfflinePage> {
+        debug_assert_eq!(page.model(), self.model);
+        if self.is_full() {
+            return Err(page);
+        }
+        self.pfns[self.len] = page.pfn();
+        let _ = page.into_raw();
+        // INVARIANT: the batch owns the page now, under its PFN.
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Frees every page to the buddy allocator: each naturally aligned block
+    /// of [`BLOCK_PAGES`] that the batch holds whole goes back in one free
+    /// ([`OfflineBlock`]), the other pages one by one. Returns how many
+    /// blocks went back whole.
+    pub(crate) fn free_all(&mut self) -> usize {
+        let (len, model) = (self.len, self.model);
+        // INVARIANT: the pages below leave the batch, which owns none from here.
+        self.len = 0;
+        let pfns = &mut self.pfns[..len];
+        pfns.sort_unstable();
+        let page = |pfn: u64| {
+            // SAFETY: the batch owned the page under its PFN (type invariant) and
+            // hands it over exactly once: every PFN below is visited once.
+            unsafe { OfflinePage::from_pfn(pfn, model) }
+        };
+        let (mut whole, mut i) = (0, 0);
+        while i < len {
+            let head = pfns[i];
+            // Distinct and sorted: 512 entries from the head to its last page are all of it.
+            let complete = head % BLOCK_PAGES as u64 == 0
+                && i + BLOCK_PAGES <= len
+                && pfns[i + BLOCK_PAGES - 1] == head + BLOCK_PAGES as u64 - 1;
+            // SAFETY: every page of the block is in the batch, hence a valid page.
+            let block = complete.then(|| unsafe { OfflineBlock::new(head, model) });
+            let Some(Some(mut block)) = block else {
+                offline_page::free_offline_page(page(head));
+                i += 1;
+                continue;
+            };
+            let end = i + BLOCK_PAGES;
+            while i < end {
+                let next = page(pfns[i]);
+                i += 1;
+                if let Err(next) = block.add(next) {
+                    // The block goes back page by page: this one now, the ones it
+                    // took when it drops, the rest in the loop.
+                    offline_page::free_offline_page(next);
+                    break;
+                }
+            }
+            whole += usize::from(block.is_whole());
+        }
+        whole
+    }
+}
+
+impl Drop for PageBatch {
+    fn drop(&mut self) {
+        self.free_all();
+    }
+}
