@@ -36,6 +36,13 @@ through QMP (the qemu.qmp library) and answers one line: "ok [value]" or
                            raising its speed limit if given), resume the
                            guest, and answer "pages N normal N zero N": the
                            RAM pages sent, normal and zero-filled
+  dimm-add <MiB>           hot-plug a DIMM of that size (QMP object-add of a
+                           memory-backend-ram, device_add pc-dimm; the guest
+                           has DIMM_SLOTS slots and room for DIMM_ROOM_MIB)
+                           and answer its id
+  dimm-del <id>            unplug that DIMM (waiting up to 30 s for the guest
+                           to let it go: its memory must be offline) and
+                           delete its memory backend
 
 QEMU is always killed at the end, and the run fails on a timeout, a missing
 result, a failed test or any splat on the console.
@@ -74,6 +81,9 @@ def balloon_device(props):
         dev += f",iothread={BALLOON_IOTHREAD}"
     return dev
 MIB = 1 << 20
+# Memory the host can hot-plug (dimm-add): slots, and room in all.
+DIMM_SLOTS = 4
+DIMM_ROOM_MIB = 1024
 
 
 def qemu_command(args, workdir):
@@ -88,7 +98,7 @@ def qemu_command(args, workdir):
         "qemu-system-x86_64",
         "-accel", accel,
         "-smp", os.environ.get("OB_SMP", "2"),
-        "-m", f"{mem}M",
+        "-m", f"{mem}M,slots={DIMM_SLOTS},maxmem={mem + DIMM_ROOM_MIB}M",
         "-kernel", args.kernel,
         "-initrd", args.initrd,
         "-append", append,
@@ -181,15 +191,23 @@ def host_mem():
     return f"{rss} {huge_free}"
 
 
-async def replace_balloon(qmp, props):
-    """Unplug balloon0, wait until the guest released it, plug a new one."""
-    await qmp.execute("device_del", {"id": "balloon0"})
+async def unplug(qmp, dev):
+    """Unplug device dev and wait up to 30 s until the guest released it;
+    an error answer if it did not."""
+    await qmp.execute("device_del", {"id": dev})
     deadline = time.monotonic() + 30
-    while any(c["name"] == "balloon0"
+    while any(c["name"] == dev
               for c in await qmp.execute("qom-list", {"path": "/machine/peripheral"})):
         if time.monotonic() > deadline:
-            return "err the guest did not release the balloon device in 30 s"
+            return f"err the guest did not release {dev} in 30 s"
         await asyncio.sleep(0.1)
+    return None
+
+
+async def replace_balloon(qmp, props):
+    """Unplug balloon0, wait until the guest released it, plug a new one."""
+    if err := await unplug(qmp, "balloon0"):
+        return err
     args = dict(kv.split("=", 1) for kv in balloon_device(props).split(",")[1:])
     args["driver"] = "virtio-balloon-pci"
     await qmp.execute("device_add", args)
@@ -279,6 +297,19 @@ async def handle_request(qmp, line):
                 await qmp.execute("migrate-set-parameters",
                                   {"max-bandwidth": int(rest[1]) * MIB})
             return await migrate_wait(qmp, float(rest[0]))
+        if cmd == "dimm-add" and len(rest) == 1:
+            dimm = f"dimm{len(QEMU.setdefault('dimms', []))}"
+            await qmp.execute("object-add", {"qom-type": "memory-backend-ram",
+                                             "id": f"{dimm}-mem", "size": int(rest[0]) * MIB})
+            await qmp.execute("device_add", {"driver": "pc-dimm", "id": dimm,
+                                             "memdev": f"{dimm}-mem"})
+            QEMU["dimms"].append(dimm)
+            return f"ok {dimm}"
+        if cmd == "dimm-del" and len(rest) == 1:
+            if err := await unplug(qmp, rest[0]):
+                return err
+            await qmp.execute("object-del", {"id": f"{rest[0]}-mem"})
+            return "ok"
         if cmd == "stats" and not rest:
             res = await qmp.execute("qom-get", {"path": BALLOON_QOM,
                                                 "property": "guest-stats"})

@@ -59,6 +59,7 @@ use kernel::types::Opaque;
 use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
 
 mod evacuate;
+mod online;
 mod self_check;
 
 pub(crate) use evacuate::evacuate_unsupported;
@@ -134,6 +135,10 @@ impl Pfns {
         self.len
     }
 
+    fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
     fn clear(&mut self) {
         self.len = 0;
     }
@@ -186,6 +191,10 @@ pub(crate) struct Balloon {
     /// The balloon core device; its `migratepage` leads to [`Balloon::migrate`].
     #[pin]
     dev_info: DevInfo,
+    /// On the OOM and memory hotplug notifier chains, and the online page
+    /// callback. First of the fields with a `Drop`, so that it leaves them
+    /// before anything they use goes.
+    pub(crate) notifiers: Notifiers,
     config: Config,
     host: Arc<dyn Host>,
     #[pin]
@@ -206,8 +215,6 @@ pub(crate) struct Balloon {
     stopping: AtomicBool,
     /// The worker's current pause after failed allocations, in milliseconds.
     backoff_ms: AtomicU32,
-    /// On the OOM and memory hotplug notifier chains.
-    pub(crate) notifiers: Notifiers,
     /// Statistics, shown in debugfs.
     pub(crate) stats: Stats,
     #[pin]
@@ -283,6 +290,7 @@ impl Balloon {
     pub(crate) fn start(&self, oom: bool) -> Result {
         if self.config.model == RefModel::Frozen {
             self.notifiers.register_memory()?;
+            self.notifiers.register_online(self);
         }
         if oom {
             self.notifiers.register_oom()?;
@@ -308,10 +316,17 @@ impl Balloon {
     /// pages in it along: forget them, and let the worker make up for them.
     pub(crate) fn memory_offline(&self, pfns: Range<u64>) {
         let mut frozen = self.frozen.lock();
-        let gone = frozen.set.forget_range(&pfns) as u64;
+        let mut never_onlined = 0;
+        let gone = frozen.set.take_range(&pfns, |page| {
+            never_onlined += u64::from(page.is_never_onlined());
+            page.forget_offlined();
+        }) as u64;
         frozen.offlining = None;
         // Counted under the lock, so the worker never sees the pages gone but counted.
         self.stats.frozen_pages.fetch_sub(gone, Relaxed);
+        self.stats
+            .never_onlined_pages
+            .fetch_sub(never_onlined, Relaxed);
         drop(frozen);
         if gone > 0 {
             self.stats.offlined_total.fetch_add(gone, Relaxed);
@@ -635,8 +650,12 @@ impl Balloon {
             self.host.report_size(self.stats.inflated() - n as u64);
         }
         drop(host);
+        let never_onlined = batch.never_onlined() as u64;
         // Whole 2 MiB blocks go back in one free each.
         let blocks = batch.free_all();
+        self.stats
+            .never_onlined_pages
+            .fetch_sub(never_onlined, Relaxed);
         self.stats
             .deflated_blocks_total
             .fetch_add(blocks as u64, Relaxed);

@@ -268,19 +268,23 @@ impl FrozenSet {
         got
     }
 
-    /// The memory of `pfns` (whole 2 MiB blocks) went offline with the set's
-    /// pages in it: forgets them, since there is nothing left to free.
-    /// Returns how many there were.
-    pub(crate) fn forget_range(&mut self, pfns: &Range<u64>) -> usize {
-        let mut gone = 0;
-        let mut from = pfns.start / CHUNK_PAGES;
+    /// Takes every page in `pfns` (whole 2 MiB blocks), pending or not, and
+    /// passes each to `f`, which owns it; e.g. when their memory went
+    /// offline with them. Returns how many there were.
+    pub(crate) fn take_range(
+        &mut self,
+        pfns: &Range<u64>,
+        mut f: impl FnMut(OfflinePage),
+    ) -> usize {
+        let (mut gone, mut from) = (0, pfns.start / CHUNK_PAGES);
         while let Some(index) = self.next_chunk(from).filter(|i| i * CHUNK_PAGES < pfns.end) {
-            gone += self.chunk_ref(index).map_or(0, Chunk::count);
+            if let Some(chunk) = self.chunk(index) {
+                chunk.pending = 0;
+            }
+            gone += self.take_from(index, &[u64::MAX; CHUNK_WORDS], usize::MAX, &mut f);
             self.erase(index);
             from = index + 1;
         }
-        // INVARIANT: the forgotten pages are not the set's any more.
-        self.pages -= gone;
         gone
     }
 
@@ -355,16 +359,8 @@ impl FrozenSet {
 
 impl Drop for FrozenSet {
     fn drop(&mut self) {
-        let mut from = 0;
-        while let Some(index) = self.next_chunk(from) {
-            // Nobody tells the host about pending pages any more: they go too.
-            if let Some(chunk) = self.chunk(index) {
-                chunk.pending = 0;
-            }
-            self.take_from(index, &[u64::MAX; CHUNK_WORDS], usize::MAX, &mut drop);
-            self.erase(index);
-            from = index + 1;
-        }
+        // Nobody tells the host about pending pages any more: they go too.
+        self.take_range(&(0..u64::MAX), drop);
         // SAFETY: `xa` is initialised and now empty.
         unsafe { bindings::xa_destroy(self.xa.get()) };
     }

@@ -52,6 +52,10 @@ unsigned long ob_totalram_pages(void) { return totalram_pages(); }
 void ob_set_page_skippable(struct page *page) { folio_set_owner_2(page_folio(page)); }
 void ob_clear_page_skippable(struct page *page) { folio_clear_owner_2(page_folio(page)); }
 bool ob_page_skippable(struct page *page) { return folio_test_owner_2(page_folio(page)); }
+/* PG_owner_priv_1, whose page accessors carry the name of its pagecache alias PG_checked. */
+void ob_set_page_never_onlined(struct page *page) { SetPageChecked(page); }
+void ob_clear_page_never_onlined(struct page *page) { ClearPageChecked(page); }
+bool ob_page_never_onlined(struct page *page) { return PageChecked(page); }
 
 void ob_init_list_head(struct list_head *list) { INIT_LIST_HEAD(list); }
 bool ob_list_empty(struct list_head *list) { return list_empty(list); }

@@ -51,6 +51,13 @@ unsigned long ob_totalram_pages(void);
 void ob_set_page_skippable(struct page *page);
 void ob_clear_page_skippable(struct page *page);
 bool ob_page_skippable(struct page *page);
+/*
+ * The proposal's "never onlined" state (a page of a hot-added memory block
+ * kept out of the buddy when the block was onlined), in PG_owner_priv_1.
+ */
+void ob_set_page_never_onlined(struct page *page);
+void ob_clear_page_never_onlined(struct page *page);
+bool ob_page_never_onlined(struct page *page);
 
 /* Lists of pages linked through page->lru. */
 void ob_init_list_head(struct list_head *list);

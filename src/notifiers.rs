@@ -12,6 +12,13 @@
 //!   [`Balloon::memory_offline`]). Movable pages need nothing: offlining
 //!   migrates them through the balloon core.
 //!
+//! - Online page callback: the kernel's one hook for onlining the pages of a
+//!   memory block (`set_online_page_callback()`, which hv_balloon and
+//!   virtio_mem use). A frozen balloon that lacks pages keeps some of a block
+//!   being onlined ([`Balloon::keep_onlining`]); the rest go online as
+//!   `generic_online_page()` would put them. If another driver holds the
+//!   hook, hot-added memory comes online as usual.
+//!
 //! Both chains are blocking notifier chains: a callback runs under the chain's
 //! rwsem (read), and unregistering takes it for writing, so once
 //! [`Notifiers::unregister`] returns no callback of ours runs or will run. The
@@ -21,7 +28,8 @@
 
 use crate::balloon::Balloon;
 use crate::bindings;
-use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering::Relaxed};
 use kernel::ffi;
 use kernel::prelude::*;
 use kernel::types::Opaque;
@@ -30,6 +38,10 @@ use kernel::types::Opaque;
 /// at the same point of the chain.
 const OOM_PRIORITY: ffi::c_int = 80;
 
+/// The balloon whose [`online_page`] is the kernel's online page callback:
+/// the kernel has one, so at most one balloon holds it.
+static ONLINE_BALLOON: AtomicPtr<Balloon> = AtomicPtr::new(null_mut());
+
 /// The balloon's notifier blocks, embedded in a pinned [`Balloon`]; dropping
 /// them leaves every chain they joined.
 pub(crate) struct Notifiers {
@@ -37,6 +49,7 @@ pub(crate) struct Notifiers {
     memory: Opaque<bindings::notifier_block>,
     oom_registered: AtomicBool,
     memory_registered: AtomicBool,
+    online_registered: AtomicBool,
 }
 
 // SAFETY: the blocks are written only by `init`, before the balloon is shared; after that
@@ -54,6 +67,7 @@ impl Notifiers {
             memory: Opaque::uninit(),
             oom_registered: AtomicBool::new(false),
             memory_registered: AtomicBool::new(false),
+            online_registered: AtomicBool::new(false),
         }
     }
 
@@ -96,8 +110,37 @@ impl Notifiers {
         Ok(())
     }
 
+    /// Takes the kernel's online page callback for `balloon`, whose
+    /// `notifiers` these are, if no other driver (or balloon) holds it; says
+    /// so in the kernel log otherwise.
+    pub(crate) fn register_online(&self, balloon: &Balloon) {
+        let ptr = core::ptr::from_ref(balloon).cast_mut();
+        if ONLINE_BALLOON
+            .compare_exchange(null_mut(), ptr, Relaxed, Relaxed)
+            .is_err()
+        {
+            pr_info!("another balloon keeps hot-added memory; this one does not\n");
+            return;
+        }
+        // SAFETY: `online_page` is module text, and `unregister` (before the module
+        // can go) restores the default callback.
+        if unsafe { bindings::set_online_page_callback(Some(online_page)) } != 0 {
+            ONLINE_BALLOON.store(null_mut(), Relaxed);
+            pr_info!("another driver holds the online page callback: hot-added memory comes online without the balloon\n");
+            return;
+        }
+        self.online_registered.store(true, Relaxed);
+    }
+
     /// Leaves every chain joined; waits for callbacks in flight.
     pub(crate) fn unregister(&self) {
+        if self.online_registered.swap(false, Relaxed) {
+            // SAFETY: registered in `register_online`. Restoring takes the memory
+            // hotplug lock for reading, so it waits for an onlining in flight (which
+            // holds it for writing around the callback): none runs or will run after.
+            unsafe { bindings::restore_online_page_callback(Some(online_page)) };
+            ONLINE_BALLOON.store(null_mut(), Relaxed);
+        }
         if self.oom_registered.swap(false, Relaxed) {
             // SAFETY: registered in `register_oom`.
             unsafe { bindings::unregister_oom_notifier(self.oom.get()) };
@@ -172,4 +215,35 @@ unsafe extern "C" fn memory_notify(
         _ => {}
     }
     bindings::NOTIFY_OK as ffi::c_int
+}
+
+/// The online page callback: the pages of a memory block being onlined, in
+/// naturally aligned chunks of `1 << order`.
+///
+/// # Safety
+///
+/// Called by `online_pages()` (under the memory hotplug lock, for writing)
+/// with a chunk of pages that the callback owns until it onlines them.
+unsafe extern "C" fn online_page(page: *mut bindings::page, order: ffi::c_uint) {
+    // SAFETY: `page` is a valid page.
+    let first = unsafe { bindings::ob_page_to_pfn(page) } as u64;
+    let end = first + (1u64 << order);
+    let balloon = ONLINE_BALLOON.load(Relaxed);
+    let kept = if balloon.is_null() {
+        0
+    } else {
+        // SAFETY: the balloon is registered, and `unregister` (before the balloon goes
+        // away) waits for this callback to return; the chunk is ours to keep.
+        unsafe { (*balloon).keep_onlining(first, 1 << order) }
+    };
+    // The rest goes online in the largest naturally aligned chunks it holds.
+    let mut pfn = first + kept as u64;
+    while pfn < end {
+        let order = pfn.trailing_zeros().min((end - pfn).ilog2());
+        // SAFETY: pages of the chunk the callback got and did not keep.
+        unsafe {
+            bindings::generic_online_page(bindings::ob_pfn_to_page(pfn as ffi::c_ulong), order)
+        };
+        pfn += 1 << order;
+    }
 }

@@ -30,11 +30,12 @@
 //!   offlining may skip the page and take its memory block away, because the
 //!   owner can cope. Only frozen pages are skippable; movable pages are
 //!   migrated instead.
-//! - *never onlined* (reserved: `PG_owner_priv_1`, `KPF_OWNER_PRIVATE`): a
-//!   page that was never handed to the buddy, which freeing must online with
-//!   `generic_online_page()`. Pages from this allocator always came from the
-//!   buddy, so none of them has it; it belongs to pages kept offline while
-//!   their memory block is onlined, which this module does not do yet.
+//! - *never onlined* (`PG_owner_priv_1`, `KPF_OWNER_PRIVATE`): a page of a
+//!   hot-added memory block that was kept out of the buddy when the block was
+//!   onlined ([`OfflinePage::keep_never_onlined`], from an online page
+//!   callback, as hv_balloon does), so it was never in the managed page
+//!   count either. Freeing it onlines it with `generic_online_page()`; the
+//!   caller never sees the difference. Only frozen pages are never onlined.
 //!
 //! # Cost
 //!
@@ -79,7 +80,8 @@ pub(crate) enum RefModel {
 /// out of the managed page count (or counted by the balloon core, see
 /// [Accounting](self#accounting)), and its refcount is 1 for
 /// [`RefModel::Movable`] or frozen at 0 for [`RefModel::Frozen`] (then it is
-/// also skippable). It is not never-onlined.
+/// also skippable). Only a frozen page may be never-onlined: then it was
+/// never in the buddy allocator, nor in the managed page count.
 pub(crate) struct OfflinePage {
     page: NonNull<bindings::page>,
     model: RefModel,
@@ -98,6 +100,43 @@ impl OfflinePage {
     /// The refcount model of this page.
     pub(crate) fn model(&self) -> RefModel {
         self.model
+    }
+
+    /// Keeps a page of a memory block being onlined out of the buddy
+    /// allocator: it becomes a frozen offline page that is *never onlined*,
+    /// which freeing onlines with `generic_online_page()`.
+    ///
+    /// # Safety
+    ///
+    /// `page` must be an order-0 page of a memory block being onlined, passed
+    /// to the online page callback (PageOffline, refcount 1, never in the
+    /// buddy, not in the managed page count), that the caller owns and keeps
+    /// from `generic_online_page()`.
+    pub(crate) unsafe fn keep_never_onlined(page: NonNull<bindings::page>) -> Self {
+        let p = page.as_ptr();
+        // SAFETY: the caller owns the page, which has refcount 1 like a fresh one.
+        unsafe { freeze(p) };
+        // SAFETY: the page is ours; owner flags are free for its owner.
+        unsafe { bindings::ob_set_page_never_onlined(p) };
+        // INVARIANT: PageOffline (the memory map of hot-added memory starts so), frozen,
+        // skippable, never onlined, never counted.
+        Self {
+            page,
+            model: RefModel::Frozen,
+        }
+    }
+
+    /// Whether the page is never-onlined (see the [module documentation](self)).
+    pub(crate) fn is_never_onlined(&self) -> bool {
+        // SAFETY: by the type invariant `page` is a valid page of ours.
+        unsafe { bindings::ob_page_never_onlined(self.page.as_ptr()) }
+    }
+
+    /// The page's memory block went offline with the page in it (a skippable
+    /// frozen page): the memory is gone, so there is nothing to free. Onlining
+    /// the block again initialises its pages afresh.
+    pub(crate) fn forget_offlined(self) {
+        core::mem::forget(self);
     }
 
     /// Gives up ownership, e.g. to the kernel's balloon core; see [`Self::from_raw`].
@@ -386,15 +425,25 @@ unsafe fn take_page(page: NonNull<bindings::page>, model: RefModel) {
     // SAFETY: the caller owns the page and it has no other type.
     unsafe { bindings::ob_set_page_offline(p) };
     if model == RefModel::Frozen {
-        // A PFN walker may hold a speculative reference for a moment: wait it out.
-        // SAFETY: the page is ours; freezing fails harmlessly while others hold references.
-        while !unsafe { bindings::ob_page_ref_freeze(p, 1) } {
-            // SAFETY: plain rescheduling point.
-            unsafe { bindings::ob_cond_resched() };
-        }
-        // SAFETY: the page is ours; owner flags are free for its owner.
-        unsafe { bindings::ob_set_page_skippable(p) };
+        // SAFETY: the caller owns the page, with refcount 1.
+        unsafe { freeze(p) };
     }
+}
+
+/// Freezes the refcount of an owned PageOffline page at 0 and makes it skippable.
+///
+/// # Safety
+///
+/// The caller owns `p`, a PageOffline page with refcount 1.
+unsafe fn freeze(p: *mut bindings::page) {
+    // A PFN walker may hold a speculative reference for a moment: wait it out.
+    // SAFETY: the page is ours; freezing fails harmlessly while others hold references.
+    while !unsafe { bindings::ob_page_ref_freeze(p, 1) } {
+        // SAFETY: plain rescheduling point.
+        unsafe { bindings::ob_cond_resched() };
+    }
+    // SAFETY: the page is ours; owner flags are free for its owner.
+    unsafe { bindings::ob_set_page_skippable(p) };
 }
 
 /// Gives an offline page back to the buddy allocator and the managed page count.
@@ -407,9 +456,19 @@ fn free_page(page: NonNull<bindings::page>, model: RefModel) {
     let p = page.as_ptr();
     if model == RefModel::Frozen {
         // SAFETY: the page is ours with a frozen refcount; give it the buddy's 1 back.
-        unsafe {
+        let never_onlined = unsafe {
+            let never_onlined = bindings::ob_page_never_onlined(p);
+            bindings::ob_clear_page_never_onlined(p);
             bindings::ob_clear_page_skippable(p);
             bindings::ob_page_ref_unfreeze(p, 1);
+            never_onlined
+        };
+        if never_onlined {
+            // SAFETY: a page of an online memory block that was never onlined, ours,
+            // PageOffline with refcount 1 as the online page callback got it: onlining
+            // clears the type, adds it to the managed count and frees it to the buddy.
+            unsafe { bindings::generic_online_page(p, 0) };
+            return;
         }
     }
     // SAFETY: we own `p` with refcount 1: it goes back to the managed count (unless the
@@ -502,6 +561,8 @@ impl OfflineBlock {
             || page.page.as_ptr() != unsafe { self.head.as_ptr().add(self.taken) }
             // SAFETY: the page is ours; reading a page flag.
             || unsafe { bindings::ob_page_hwpoison(page.page.as_ptr()) }
+            // A never-onlined page goes back through `generic_online_page()`.
+            || page.is_never_onlined()
         {
             return Err(page);
         }

@@ -11,10 +11,11 @@ use kernel::prelude::*;
 /// # Invariants
 ///
 /// `pfns[..len]` are the distinct PFNs of offline pages of model `model`,
-/// owned by the batch.
+/// owned by the batch, `never_onlined` of them never-onlined.
 pub(crate) struct PageBatch {
     pfns: KVec<u64>,
     len: usize,
+    never_onlined: usize,
     model: RefModel,
 }
 
@@ -25,8 +26,14 @@ impl PageBatch {
         Ok(Self {
             pfns: KVec::from_elem(0, n, GFP_KERNEL)?,
             len: 0,
+            never_onlined: 0,
             model,
         })
+    }
+
+    /// How many of the batch's pages are never-onlined.
+    pub(crate) fn never_onlined(&self) -> usize {
+        self.never_onlined
     }
 
     /// Pages in the batch.
@@ -51,6 +58,7 @@ impl PageBatch {
             return Err(page);
         }
         self.pfns[self.len] = page.pfn();
+        self.never_onlined += usize::from(page.is_never_onlined());
         let _ = page.into_raw();
         // INVARIANT: the batch owns the page now, under its PFN.
         self.len += 1;
@@ -64,7 +72,7 @@ impl PageBatch {
     pub(crate) fn free_all(&mut self) -> usize {
         let (len, model) = (self.len, self.model);
         // INVARIANT: the pages below leave the batch, which owns none from here.
-        self.len = 0;
+        (self.len, self.never_onlined) = (0, 0);
         let pfns = &mut self.pfns[..len];
         pfns.sort_unstable();
         let page = |pfn: u64| {

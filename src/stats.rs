@@ -24,6 +24,9 @@ pub(crate) struct Stats {
     pub(crate) migrate_failed_total: AtomicU64,
     /// Times an inflation batch stopped early because allocation failed.
     pub(crate) alloc_failed_total: AtomicU64,
+    /// Frozen pages of hot-added memory that were never onlined (kept from
+    /// the buddy when their memory block was onlined).
+    pub(crate) never_onlined_pages: AtomicU64,
     /// Frozen pages that went away with a memory block taken offline.
     pub(crate) offlined_total: AtomicU64,
     /// Frozen pages replaced by pages elsewhere (migration by PFN range).
@@ -64,11 +67,15 @@ impl Stats {
         let per_page =
             |ns: &AtomicU64, pages: u64| ns.load(Relaxed).checked_div(pages).unwrap_or(0);
         let evacuated_total = self.evacuated_total.load(Relaxed);
-        let lines: [(&str, u64); 23] = [
+        let lines: [(&str, u64); 24] = [
             ("target_pages", target),
             ("inflated_pages", movable + frozen),
             ("movable_pages", movable),
             ("frozen_pages", frozen),
+            (
+                "never_onlined_pages",
+                self.never_onlined_pages.load(Relaxed),
+            ),
             ("isolated_pages", isolated),
             ("inflated_total", inflated_total),
             ("deflated_total", deflated_total),

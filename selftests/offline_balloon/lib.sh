@@ -225,14 +225,19 @@ offline_a_frozen_block() {
 FP=/sys/kernel/debug/fail_page_alloc
 FS=/sys/kernel/debug/failslab
 
-# inject_on PCT: fail PCT% of the module's allocations (page and slab): those
-# made with the module on the call stack (the stack filter set to the
-# module's address range from /proc/modules).
+# inject_on PCT [START END]: fail PCT% of the module's allocations (page and
+# slab): those made with the module on the call stack (the stack filter set
+# to the module's address range from /proc/modules), or with code between
+# kernel addresses START and END on it (see ob_symbol_range).
 inject_on() {
 	pct=$1
-	set -- $(awk -v m="$OB_MOD" '$1 == m { print $2, $6 }' /proc/modules)
-	# 64-bit shell arithmetic wraps kernel addresses; printf %x gives them back.
-	start=$(printf '0x%x' "$(($2))") end=$(printf '0x%x' "$(($2 + $1))")
+	if [ $# = 3 ]; then
+		start=$2 end=$3
+	else
+		set -- $(awk -v m="$OB_MOD" '$1 == m { print $2, $6 }' /proc/modules)
+		# 64-bit shell arithmetic wraps kernel addresses; printf %x gives them back.
+		start=$(printf '0x%x' "$(($2))") end=$(printf '0x%x' "$(($2 + $1))")
+	fi
 	for d in $FP $FS; do
 		echo 0 > $d/probability
 		echo N > $d/task-filter
@@ -263,6 +268,14 @@ inject_off() {
 	done
 	echo Y > $FP/ignore-gfp-highmem
 	echo 1 > $FP/min-order
+}
+
+# ob_symbol_range REGEX: "START END", the addresses of the module's first
+# function whose symbol matches REGEX and of the symbol after it.
+ob_symbol_range() {
+	grep "\[$OB_MOD\]" /proc/kallsyms | sort | awk -v re="$1" '
+		found { print "0x" start, "0x" $1; exit }
+		$3 ~ re { found = 1; start = $1 }'
 }
 
 # The in-tree C driver, for the same scenario against it.

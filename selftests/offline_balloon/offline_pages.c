@@ -4,9 +4,12 @@
  * (KPF_OFFLINE), how many of them are in the "skippable" state (KPF_OWNER_2,
  * the page owner's flag the module uses for it), and how many naturally
  * aligned 2 MiB blocks (512 pages) are offline as a whole, the first PFN of
- * the first such block (-1 if none), and how many pages are hugetlb pages
- * (KPF_HUGE); with arguments START_PFN NR_PAGES, only in that range.
- * Prints one line: "offline N skippable N blocks2m N first2m PFN huge N".
+ * the first such block (-1 if none), how many pages are hugetlb pages
+ * (KPF_HUGE), and how many offline pages are never onlined (KPF_OWNER_PRIVATE,
+ * the page owner's flag the module uses for it); with arguments START_PFN
+ * NR_PAGES, only in that range.
+ * Prints one line:
+ * "offline N skippable N blocks2m N first2m PFN huge N never_onlined N".
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -17,11 +20,12 @@
 #define KPF_HUGE 17
 #define KPF_OFFLINE 23
 #define KPF_OWNER_2 34
+#define KPF_OWNER_PRIVATE 37
 
 int main(int argc, char **argv)
 {
 	static uint64_t flags[4096];	/* a multiple of 512: blocks never straddle reads */
-	unsigned long offline = 0, skippable = 0, blocks = 0, in_block = 0, huge = 0, pfn = 0;
+	unsigned long offline = 0, skippable = 0, blocks = 0, in_block = 0, huge = 0, never = 0, pfn = 0;
 	long first = -1;
 	unsigned long start = argc > 2 ? strtoul(argv[1], NULL, 0) & ~511UL : 0;
 	unsigned long end = argc > 2 ? start + strtoul(argv[2], NULL, 0) : ~0UL;
@@ -43,6 +47,7 @@ int main(int argc, char **argv)
 				offline++;
 				in_block++;
 				skippable += flags[i] >> KPF_OWNER_2 & 1;
+				never += flags[i] >> KPF_OWNER_PRIVATE & 1;
 			}
 			huge += flags[i] >> KPF_HUGE & 1;
 			if (pfn % 512 == 511) {
@@ -57,7 +62,7 @@ int main(int argc, char **argv)
 		perror("read /proc/kpageflags");
 		return 1;
 	}
-	printf("offline %lu skippable %lu blocks2m %lu first2m %ld huge %lu\n", offline, skippable, blocks,
-	       first, huge);
+	printf("offline %lu skippable %lu blocks2m %lu first2m %ld huge %lu never_onlined %lu\n", offline,
+	       skippable, blocks, first, huge, never);
 	return 0;
 }

@@ -4,7 +4,8 @@
 # balloon's pages out of a 2 MiB range, which a 2 MiB allocation then gets; a memory block holding frozen pages goes offline
 # while the balloon keeps its size (its pages are replaced elsewhere on
 # MEM_GOING_OFFLINE); with no memory for replacements (allocation failures
-# injected) the pages stay skippable and go offline with the block; bad
+# injected into the memory notifier) the pages stay skippable and go offline
+# with the block; bad
 # input is refused with -EINVAL and a kernel log line.
 . "$(dirname "$0")/lib.sh"
 
@@ -64,10 +65,12 @@ else
 	for i in 1 2 3 4 5 6; do ktap_test_fail "no block holding frozen pages could go offline"; done
 fi
 
-# No memory for replacements: the frozen pages go offline with the block.
+# No memory for replacements (every allocation made from the memory notifier
+# fails; the worker's still succeed, so the balloon can be refilled for
+# another layout): the frozen pages go offline with the block.
 off0=$(ob_stat offlined_total)
-inject_on 100
-r=$(offline_a_block)
+inject_on 100 $(ob_symbol_range 'notifiers.*memory_notify$')
+r=$(offline_a_frozen_block $N)
 inject_off
 if [ -n "$r" ]; then
 	set -- $r

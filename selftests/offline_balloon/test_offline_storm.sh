@@ -5,7 +5,9 @@
 # fixes a frozen page of the batch being inflated was invisible to the memory
 # notifier (the batch list then walked a memory map poisoned by offlining),
 # and unloading left the memory notifier chain before the balloon was empty
-# (an offlining half-way through then raced the last frees).
+# (an offlining half-way through then raced the last frees). The first storm
+# evacuates the frozen pages of a block going offline (evacuate=1, the
+# default), the second lets them go offline with it (evacuate=0).
 # OB_STRESS_SECONDS sets each storm's length (8 s by default, 5 times that and
 # 5 times the time per offlining under KASAN, where offlining a block takes
 # seconds).
@@ -15,7 +17,7 @@ SECONDS_PER_STORM=${OB_STRESS_SECONDS:-$((8 * WAIT_SCALE))}
 STEP_PCT="40 9 65 0 55 27 75 5"
 
 ktap_print_header
-ktap_set_plan 11
+ktap_set_plan 12
 
 total0=$(meminfo MemTotal)
 free0=$(free_kb)
@@ -41,6 +43,7 @@ done
 rm -f /tmp/storm_stop
 echo 0 > /tmp/storm_offlined
 echo 0 > /tmp/storm_dropped
+echo 0 > /tmp/storm_evacuated
 (
 	n=0
 	while [ ! -e /tmp/storm_stop ]; do
@@ -70,7 +73,7 @@ storm() {
 			ob_sample_consistent || bad=$((bad + 1))
 		done
 		if [ $reloaded = 0 ]; then
-			offlined=$(ob_stat offlined_total)
+			offlined=$(ob_stat offlined_total) evacuated=$(ob_stat evacuated_total)
 			ob_set_target $((free0 / PAGE_KB * 65 / 100))
 			sleep 0.2
 			timeout $((60 * WAIT_SCALE)) rmmod $OB_MOD || { ktap_print_msg "rmmod failed or hung"; bad=$((bad + 1)); }
@@ -82,10 +85,11 @@ storm() {
 	offlined2=$(ob_stat offlined_total)
 	ktap_print_msg "$*: $samples samples, $bad inconsistent, offlined_total $offlined before rmmod, $offlined2 after"
 	echo $(($(cat /tmp/storm_dropped) + offlined + offlined2)) > /tmp/storm_dropped
+	echo $(($(cat /tmp/storm_evacuated) + evacuated + $(ob_stat evacuated_total))) > /tmp/storm_evacuated
 	[ $bad = 0 ]
 }
 
-for args in "order=9" "order=0 batch=64"; do
+for args in "order=9" "order=0 batch=64 evacuate=0"; do
 	ktap_test_result "$args: storm with blocks going offline and online, rmmod half-way" storm $args
 	ob_set_target 0
 	ktap_test_result "$args: settles at 0" ob_wait_stat inflated_pages 0 120
@@ -100,24 +104,37 @@ if [ $offlinable = 1 ]; then
 else
 	ktap_test_skip "blocks went offline during the storms (no block could go offline before them)"
 fi
-# Whether the storms dropped frozen pages depends on the race between the
-# hotplug loop and the target changes (a block holding frozen pages must go
-# offline while they are in it). If they dropped none, one directed
-# offlining, with a frozen balloon of half the free memory, proves the path.
-dropped=$(cat /tmp/storm_dropped) r=
-ktap_print_msg "the storms dropped $dropped frozen pages with their blocks"
-if [ $offlinable = 1 ] && [ "$dropped" = 0 ]; then
-	n=$(($(free_kb) / PAGE_KB / 2))
-	ob_load simulate=1 movable=0 evacuate=0 && ob_set_target $n && ob_wait_stat inflated_pages $n &&
-		r=$(offline_a_frozen_block $n) && dropped=$(ob_stat offlined_total) &&
-		ktap_print_msg "a directed offlining of memory${r%% *} dropped $dropped"
+# Whether the storms evacuated or dropped frozen pages depends on the race
+# between the hotplug loop and the target changes (a block holding frozen
+# pages must go offline while they are in it). If they moved none, one
+# directed offlining, with a frozen balloon of half the free memory, proves
+# the path: directed EVACUATE STAT prints STAT after it.
+directed() {
+	n=$(($(free_kb) / PAGE_KB / 2)) r= got=0
+	ob_load simulate=1 movable=0 evacuate=$1 && ob_set_target $n && ob_wait_stat inflated_pages $n &&
+		r=$(offline_a_frozen_block $n) && got=$(ob_stat $2)
+	ktap_print_msg "a directed offlining of memory${r%% *} (evacuate=$1): $2 $got" >&2
 	ob_set_target 0
 	ob_wait_stat inflated_pages 0
 	ob_unload
+	echo "$got"
+}
+evacuated=$(cat /tmp/storm_evacuated) dropped=$(cat /tmp/storm_dropped)
+ktap_print_msg "the storms evacuated $evacuated frozen pages from blocks going offline and dropped $dropped with them"
+if [ $offlinable = 1 ] && [ "$evacuated" = 0 ]; then
+	evacuated=$(directed 1 evacuated_total)
+fi
+if [ $offlinable = 1 ] && [ "$dropped" = 0 ]; then
+	dropped=$(directed 0 offlined_total)
 fi
 for b in $blocks; do
 	echo online > $MEM/memory$b/state 2>/dev/null
 done
+if [ $offlinable = 1 ]; then
+	ktap_test_result "frozen pages were evacuated from blocks going offline (evacuated_total)" test "$evacuated" -gt 0
+else
+	ktap_test_skip "frozen pages were evacuated from blocks going offline (no block could go offline)"
+fi
 ktap_test_result "every block is online again" sh -c "! grep -q offline $MEM/memory*/state"
 if [ $offlinable = 1 ]; then
 	ktap_test_result "frozen pages were dropped with their blocks (offlined_total)" test "$dropped" -gt 0

@@ -25,7 +25,7 @@ use kernel::prelude::*;
 /// PFNs, and the pages replaced.
 pub(crate) struct Evacuating {
     bulk: BulkRoom,
-    new: Pfns,
+    pub(super) new: Pfns,
     old: PageBatch,
 }
 
@@ -40,7 +40,8 @@ impl Evacuating {
         };
         Ok(Self {
             bulk: BulkRoom::new(n)?,
-            new: Pfns::new(n)?,
+            // Also the pages kept from one chunk of a memory block being onlined.
+            new: Pfns::new(n << (bindings::OB_MAX_PAGE_ORDER - BLOCK_ORDER))?,
             old: PageBatch::new(n, RefModel::Frozen)?,
         })
     }
@@ -78,7 +79,14 @@ impl Balloon {
         let mut from = pfns.start / CHUNK_PAGES;
         while let Some(index) = self.next_frozen_chunk(from, &pfns) {
             let base = index * CHUNK_PAGES;
-            moved += self.evacuate_chunk(base, &mask_of(base, &pfns), &avoid, false)?;
+            // Short of memory a round may move only some pages: another round
+            // moves more, or fails.
+            loop {
+                match self.evacuate_chunk(base, &mask_of(base, &pfns), &avoid, false)? {
+                    0 => break,
+                    n => moved += n,
+                }
+            }
             from = index + 1;
         }
         Ok(moved)
@@ -94,28 +102,48 @@ impl Balloon {
     }
 
     /// The memory block `pfns` is going offline: moves its frozen pages out,
-    /// as far as memory allows. Those left stay skippable and go offline
+    /// as far as memory allows, waiting up to a second for an inflation
+    /// batch in flight to be told. Those left stay skippable and go offline
     /// with the block ([`Self::memory_offline`]).
     pub(super) fn evacuate_offlining(&self, pfns: Range<u64>) {
         let (mut moved, mut from) = (0, pfns.start / CHUNK_PAGES);
         let mut error = None;
         while let Some(index) = self.next_frozen_chunk(from, &pfns) {
             let base = index * CHUNK_PAGES;
-            match self.evacuate_chunk(base, &[u64::MAX; CHUNK_WORDS], &pfns, true) {
-                Ok(n) => moved += n,
-                Err(e) => error = Some(e),
+            let mut waited = 0;
+            loop {
+                match self.evacuate_chunk(base, &[u64::MAX; CHUNK_WORDS], &pfns, true) {
+                    Ok(0) => break,
+                    Ok(n) => moved += n,
+                    Err(e) if e == EBUSY && waited < 1000 => {
+                        // SAFETY: plain sleep in process context.
+                        unsafe { bindings::msleep(10) };
+                        waited += 10;
+                    }
+                    Err(e) => {
+                        error = Some(e);
+                        break;
+                    }
+                }
             }
             from = index + 1;
         }
         let left = self.frozen.lock().set.count_range(&pfns);
-        if moved > 0 || left > 0 {
+        if let Some(e) = error {
             pr_info!(
-                "memory going offline, PFNs {:#x}..{:#x}: {} frozen pages moved out, {} left to go offline with it ({:?})\n",
+                "memory going offline, PFNs {:#x}..{:#x}: {} frozen pages moved out, {} go offline with it ({:?})\n",
                 pfns.start,
                 pfns.end,
                 moved,
                 left,
-                error.map_or(0, |e| e.to_errno())
+                e
+            );
+        } else if moved > 0 {
+            pr_info!(
+                "memory going offline, PFNs {:#x}..{:#x}: {} frozen pages moved out\n",
+                pfns.start,
+                pfns.end,
+                moved
             );
         }
     }
@@ -217,6 +245,7 @@ impl Balloon {
             let _ = old.push(page);
         });
         let (n_new, n_old) = (new.len() as u64, old.len() as u64);
+        let never_onlined = old.never_onlined() as u64;
         if n_new > 0 {
             self.host.inflate(new.as_slice());
         }
@@ -225,6 +254,9 @@ impl Balloon {
         }
         self.stats.frozen_pages.fetch_add(n_new, Relaxed);
         self.stats.frozen_pages.fetch_sub(n_old, Relaxed);
+        self.stats
+            .never_onlined_pages
+            .fetch_sub(never_onlined, Relaxed);
         if n_new != n_old {
             self.host.report_size(self.stats.inflated());
         }

@@ -1,0 +1,96 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Never-onlined pages from hot-added memory (simulate mode, frozen model):
+# the host hot-plugs a 256 MiB DIMM while the balloon lacks 192 MiB (its own
+# allocations fail: fault injection on the worker's code only). Onlining the
+# DIMM's memory blocks keeps the pages the balloon lacks out of the buddy
+# (PageOffline, never onlined) and onlines the rest; a block of never-onlined
+# pages goes offline with its pages moved out first; deflating onlines the
+# rest through generic_online_page(). MemTotal is exact at every step:
+# the online memory (at load, plus the hot-added blocks online) less the
+# balloon. At the end the DIMM's blocks go offline and the host unplugs it.
+. "$(dirname "$0")/lib.sh"
+
+DIMM_MIB=256
+LACK=49152	# 192 MiB
+N=32768
+
+ktap_print_header
+ktap_set_plan 18
+
+total0=$(meminfo MemTotal)
+blocks0=$(ls -d $MEM/memory* | wc -l)
+added=0
+
+# expect_memtotal DESC: MemTotal == total0 + the hot-added blocks online - the balloon.
+expect_memtotal() {
+	expect_eq "$1" "$(meminfo MemTotal)" $((total0 + added * BLOCK_KB - $(ob_stat inflated_pages) * PAGE_KB))
+}
+
+ob_load simulate=1 movable=0 || ktap_exit_fail_msg "insmod movable=0 failed"
+ob_set_target $N
+ob_wait_stat inflated_pages $N || ktap_exit_fail_msg "cannot inflate $N pages"
+range=$(ob_symbol_range 'Balloon.*WorkItem.*run$')
+[ -n "$range" ] || ktap_exit_fail_msg "no symbol of the balloon's worker in /proc/kallsyms"
+failed0=$(ob_stat alloc_failed_total)
+inject_on 100 $range
+ob_set_target $((N + LACK))
+ktap_test_result "the worker's allocations fail (the balloon lacks $LACK pages)" \
+	sh -c "sleep 2; test \$(awk '\$1 == \"alloc_failed_total\" { print \$2 }' $OB_DEBUGFS/stats) -gt $failed0"
+expect_eq "the balloon did not grow" "$(ob_stat inflated_pages)" $N
+
+dimm=$(host dimm-add $DIMM_MIB) || ktap_exit_fail_msg "the host could not plug a DIMM: $dimm"
+i=0
+while [ "$(ls -d $MEM/memory* | wc -l)" -lt $((blocks0 + DIMM_MIB * 1024 / BLOCK_KB)) ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+new=$(for b in $(ls -d $MEM/memory* | sed 's/.*memory//' | sort -n); do
+	[ "$(cat $MEM/memory$b/state)" = offline ] && echo "$b"
+done)
+ktap_print_msg "the DIMM brought memory blocks $(echo $new) ($(cat $MEM/block_size_bytes) bytes each)"
+ktap_test_result "the DIMM's $((DIMM_MIB * 1024 / BLOCK_KB)) blocks arrived offline" \
+	test "$(echo $new | wc -w)" = $((DIMM_MIB * 1024 / BLOCK_KB))
+for b in $new; do
+	echo online_movable > $MEM/memory$b/state && added=$((added + 1))
+done
+inject_off
+ktap_print_msg "after onlining: $(grep -E '^(inflated|never_onlined)_pages' $OB_DEBUGFS/stats | tr '\n' ' ')"
+expect_eq "the balloon took what it lacked from the new memory" "$(ob_stat inflated_pages)" $((N + LACK))
+expect_eq "those pages were never onlined" "$(ob_stat never_onlined_pages)" $LACK
+expect_eq "/proc/kpageflags shows them never onlined (KPF_OWNER_PRIVATE)" "$(ob_offline_pages never_onlined)" $LACK
+expect_memtotal "MemTotal grew by exactly the memory the balloon left"
+expect_consistent "inflated == frozen == PageOffline pages"
+expect_eq "self_check: frozen, skippable, nothing in lru/private/mapping" \
+	"$(ob_self_check refcount0) $(ob_self_check skippable) $(ob_self_check lru_linked) $(ob_self_check private_set) $(ob_self_check mapping_set)" \
+	"$((N + LACK)) $((N + LACK)) 0 0 0"
+
+# The first new block is all never-onlined pages: offlining moves them out.
+first=$(echo $new | cut -d' ' -f1)
+ev0=$(ob_stat evacuated_total)
+if echo offline > $MEM/memory$first/state; then
+	added=$((added - 1))
+	ktap_test_pass "memory$first (never-onlined pages only) goes offline"
+	ktap_print_msg "$(dmesg | grep 'memory going offline' | tail -1)"
+	expect_eq "its pages moved out; the balloon kept its size" \
+		"$(($(ob_stat evacuated_total) - ev0)) $(ob_stat inflated_pages)" "$BLOCK_PAGES $((N + LACK))"
+	expect_eq "never_onlined_pages lost them" "$(ob_stat never_onlined_pages)" $((LACK - BLOCK_PAGES))
+	expect_memtotal "MemTotal exact after offlining"
+else
+	for i in 1 2 3 4; do ktap_test_fail "memory$first (never-onlined pages only) goes offline"; done
+fi
+
+ob_set_target 0
+ktap_test_result "deflates to 0" ob_wait_stat inflated_pages 0
+expect_eq "no page is left never onlined" "$(ob_stat never_onlined_pages) $(ob_offline_pages)" "0 0"
+expect_memtotal "MemTotal exact: the never-onlined pages came online"
+ob_unload
+
+# Give the memory back to the host.
+for b in $new; do
+	[ "$(cat $MEM/memory$b/state)" = online ] && echo offline > $MEM/memory$b/state
+done
+ktap_test_result "the host unplugs the DIMM" host dimm-del "$dimm"
+expect_eq "MemTotal restored exactly" "$(meminfo MemTotal)" "$total0"
+
+ktap_finished
