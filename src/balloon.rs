@@ -77,6 +77,9 @@ pub(crate) struct Config {
     /// Replace frozen pages in a memory block going offline by pages elsewhere
     /// ([`Balloon::evacuate`]) rather than let them go offline with it.
     pub(crate) evacuate: bool,
+    /// Keep the pages the balloon lacks of hot-added memory being onlined
+    /// (frozen balloons; see [`Balloon::keep_onlining`]).
+    pub(crate) keep_hotplugged: bool,
 }
 
 /// Longest pause after a failed allocation before the worker tries again.
@@ -290,7 +293,9 @@ impl Balloon {
     pub(crate) fn start(&self, oom: bool) -> Result {
         if self.config.model == RefModel::Frozen {
             self.notifiers.register_memory()?;
-            self.notifiers.register_online(self);
+            if self.config.keep_hotplugged {
+                self.notifiers.register_online(self);
+            }
         }
         if oom {
             self.notifiers.register_oom()?;

@@ -35,6 +35,11 @@ module_param(evacuate, bool, 0444);
 MODULE_PARM_DESC(evacuate, "Frozen pages in a memory block going offline are replaced by pages elsewhere (1) or go offline with it (0) (default: 1)");
 bool ob_param_evacuate(void) { return evacuate; }
 
+static bool keep_hotplugged;
+module_param(keep_hotplugged, bool, 0444);
+MODULE_PARM_DESC(keep_hotplugged, "Frozen balloons keep the pages they lack of hot-added memory being onlined, never onlined; takes the kernel's one online page callback, which virtio_mem and hv_balloon need (default: 0)");
+bool ob_param_keep_hotplugged(void) { return keep_hotplugged; }
+
 struct page *ob_alloc_pages(gfp_t gfp, unsigned int order) { return alloc_pages(gfp, order); }
 void ob_free_page(struct page *page) { __free_page(page); }
 void ob_set_page_offline(struct page *page) { __SetPageOffline(page); }

@@ -27,6 +27,7 @@ bool ob_param_movable(void);
 unsigned int ob_param_batch(void);
 unsigned int ob_param_order(void);
 bool ob_param_evacuate(void);
+bool ob_param_keep_hotplugged(void);
 
 /* Page allocation, type and refcount. */
 struct page *ob_alloc_pages(gfp_t gfp, unsigned int order);

@@ -15,7 +15,8 @@
 //! mode; the virtio backend always uses movable pages), `batch` (pages per
 //! batch and host request), `order` (inflate whole blocks first) and
 //! `evacuate` (frozen pages leave a memory block going offline for pages
-//! elsewhere, rather than going offline with it).
+//! elsewhere, rather than going offline with it) and `keep_hotplugged`
+//! (frozen pages come from hot-added memory being onlined first).
 
 // The `pin_init!` of `Balloon` expands past the default limit of 128.
 #![recursion_limit = "256"]
@@ -61,12 +62,13 @@ const MAX_BATCH: usize = 16384;
 /// The balloon configuration from the module parameters, checked at load.
 fn config() -> balloon::Config {
     // SAFETY: reads module parameters, fixed at load time.
-    let (movable, batch, order, evacuate) = unsafe {
+    let (movable, batch, order, evacuate, keep_hotplugged) = unsafe {
         (
             bindings::ob_param_movable(),
             bindings::ob_param_batch(),
             bindings::ob_param_order(),
             bindings::ob_param_evacuate(),
+            bindings::ob_param_keep_hotplugged(),
         )
     };
     balloon::Config {
@@ -78,6 +80,7 @@ fn config() -> balloon::Config {
         batch: batch as usize,
         order,
         evacuate,
+        keep_hotplugged,
     }
 }
 

@@ -455,21 +455,24 @@ pub(crate) fn free_offline_page(page: OfflinePage) {
 fn free_page(page: NonNull<bindings::page>, model: RefModel) {
     let p = page.as_ptr();
     if model == RefModel::Frozen {
-        // SAFETY: the page is ours with a frozen refcount; give it the buddy's 1 back.
+        // SAFETY: the page is ours with a frozen refcount; owner flags are its owner's.
         let never_onlined = unsafe {
             let never_onlined = bindings::ob_page_never_onlined(p);
             bindings::ob_clear_page_never_onlined(p);
             bindings::ob_clear_page_skippable(p);
-            bindings::ob_page_ref_unfreeze(p, 1);
             never_onlined
         };
         if never_onlined {
-            // SAFETY: a page of an online memory block that was never onlined, ours,
-            // PageOffline with refcount 1 as the online page callback got it: onlining
-            // clears the type, adds it to the managed count and frees it to the buddy.
+            // SAFETY: a PageOffline page of ours, of a memory block that is online or
+            // being onlined (then its pageblocks are isolated and the page goes to the
+            // isolated free list), never onlined: onlining clears the type, sets the
+            // refcount to 0 (it stays frozen there, out of reach of speculative
+            // references), adds it to the managed count and frees it to the buddy.
             unsafe { bindings::generic_online_page(p, 0) };
             return;
         }
+        // SAFETY: the page is ours with a frozen refcount; give it the buddy's 1 back.
+        unsafe { bindings::ob_page_ref_unfreeze(p, 1) };
     }
     // SAFETY: we own `p` with refcount 1: it goes back to the managed count (unless the
     // balloon core put it back when it left its list) and to the buddy allocator.

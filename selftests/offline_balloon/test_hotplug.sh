@@ -27,7 +27,7 @@ expect_memtotal() {
 	expect_eq "$1" "$(meminfo MemTotal)" $((total0 + added * BLOCK_KB - $(ob_stat inflated_pages) * PAGE_KB))
 }
 
-ob_load simulate=1 movable=0 || ktap_exit_fail_msg "insmod movable=0 failed"
+ob_load simulate=1 movable=0 keep_hotplugged=1 || ktap_exit_fail_msg "insmod movable=0 keep_hotplugged=1 failed"
 ob_set_target $N
 ob_wait_stat inflated_pages $N || ktap_exit_fail_msg "cannot inflate $N pages"
 range=$(ob_symbol_range 'Balloon.*WorkItem.*run$')

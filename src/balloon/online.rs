@@ -40,7 +40,11 @@ impl Balloon {
             return 0;
         }
         let lacking = self.target().saturating_sub(self.stats.inflated());
-        let want = nr.min(new.capacity()).min(lacking as usize);
+        // Pages from the host's PFN limit on are never inflated.
+        let below_limit = self.host.pfn_limit().saturating_sub(first);
+        let want = nr
+            .min(new.capacity())
+            .min(lacking.min(below_limit) as usize);
         let mut kept = 0;
         while kept < want && frozen.set.reserve(first + kept as u64).is_ok() {
             let pfn = first + kept as u64;
