@@ -77,9 +77,17 @@ pub(crate) struct Config {
     /// Replace frozen pages in a memory block going offline by pages elsewhere
     /// ([`Balloon::evacuate`]) rather than let them go offline with it.
     pub(crate) evacuate: bool,
-    /// Keep the pages the balloon lacks of hot-added memory being onlined
-    /// (frozen balloons; see [`Balloon::keep_onlining`]).
+    /// Keep the pages the balloon lacks of hot-added memory being onlined,
+    /// as frozen pages whatever the model ([`Balloon::keep_onlining`]).
     pub(crate) keep_hotplugged: bool,
+}
+
+impl Config {
+    /// Whether the balloon may hold frozen pages: of its model, or kept from
+    /// hot-added memory.
+    pub(crate) fn has_frozen(&self) -> bool {
+        self.model == RefModel::Frozen || self.keep_hotplugged
+    }
 }
 
 /// Longest pause after a failed allocation before the worker tries again.
@@ -156,11 +164,12 @@ struct Inflating {
     bulk: BulkRoom,
 }
 
-/// The deflate scratch space: the pages of one batch (movable ones come off
-/// the balloon core list through `list`).
+/// The deflate scratch space: the frozen and the movable pages of one batch
+/// (movable ones come off the balloon core list through `list`).
 struct Deflating {
     list: PageList,
-    batch: PageBatch,
+    frozen: PageBatch,
+    movable: PageBatch,
 }
 
 /// The frozen pages (those of the inflate batch in progress pending: the
@@ -249,15 +258,17 @@ impl Balloon {
             pfns: Pfns::new(config.batch)?,
             bulk: BulkRoom::new(config.batch)?,
         };
+        let room = |wanted: bool| if wanted { config.batch } else { 0 };
         let deflating = Deflating {
-            list: PageList::new(model)?,
-            batch: PageBatch::new(config.batch, model)?,
+            list: PageList::new(RefModel::Movable)?,
+            frozen: PageBatch::new(room(config.has_frozen()), RefModel::Frozen)?,
+            movable: PageBatch::new(room(model == RefModel::Movable), RefModel::Movable)?,
         };
         let frozen = Frozen {
             set: FrozenSet::new()?,
             offlining: None,
         };
-        let evacuating = Evacuating::new(config.model)?;
+        let evacuating = Evacuating::new(config.has_frozen())?;
         let this = Arc::pin_init(
             pin_init!(Self {
                 dev_info: DevInfo(Opaque::uninit()),
@@ -291,11 +302,11 @@ impl Balloon {
     /// memory hotplug chain for frozen pages, and, with `oom`, the OOM chain
     /// (see [`Self::oom_deflate`]). Dropping the balloon leaves them.
     pub(crate) fn start(&self, oom: bool) -> Result {
-        if self.config.model == RefModel::Frozen {
+        if self.config.has_frozen() {
             self.notifiers.register_memory()?;
-            if self.config.keep_hotplugged {
-                self.notifiers.register_online(self);
-            }
+        }
+        if self.config.keep_hotplugged {
+            self.notifiers.register_online(self);
         }
         if oom {
             self.notifiers.register_oom()?;
@@ -382,7 +393,7 @@ impl Balloon {
     /// `name value` lines.
     pub(crate) fn write_stats(&self, w: &mut impl Write) -> fmt::Result {
         self.stats.write(w, self.target(), self.isolated())?;
-        if self.config.model == RefModel::Frozen {
+        if self.config.has_frozen() {
             let metadata = self.frozen.lock().set.metadata_bytes();
             writeln!(w, "frozen_metadata_bytes {metadata}")?;
         }
@@ -620,7 +631,11 @@ impl Balloon {
         let want = want.min(self.config.batch);
         let start = Stopwatch::start();
         let mut deflating = self.deflating.lock();
-        let Deflating { list, batch } = &mut *deflating;
+        let Deflating {
+            list,
+            frozen,
+            movable,
+        } = &mut *deflating;
         // The host must back the pages before the guest uses them again. While it
         // is down nothing is deflated, unless the balloon is shutting down: a
         // device whose restore failed is gone for good, and its pages come back.
@@ -628,57 +643,53 @@ impl Balloon {
         if host.is_none() && !self.stopping.load(Relaxed) {
             return 0;
         }
+        // Frozen pages first (in a balloon of movable pages, those kept from
+        // hot-added memory), then movable ones. Both batches have room for `want`,
+        // at most a batch, when the balloon can hold such pages at all.
         let mut frozen_guard = None;
-        match self.config.model {
-            RefModel::Movable => {
-                // SAFETY: `dev_info` is live; its pages are our movable offline pages.
-                unsafe { list.dequeue_from(self.dev_info.0.get(), want) };
-                while let Some(page) = list.pop() {
-                    // `want` is at most a batch, the batch's room.
-                    let _ = batch.push(page);
+        if self.config.has_frozen() {
+            // Held until the pages are freed: see `memory_going_offline`.
+            let guard = frozen_guard.insert(self.frozen.lock());
+            let Frozen { set, offlining } = &mut **guard;
+            set.take(want, offlining.as_ref(), |page| {
+                let _ = frozen.push(page);
+            });
+        }
+        if self.config.model == RefModel::Movable && frozen.len() < want {
+            // SAFETY: `dev_info` is live; its pages are our movable offline pages.
+            unsafe { list.dequeue_from(self.dev_info.0.get(), want - frozen.len()) };
+            while let Some(page) = list.pop() {
+                let _ = movable.push(page);
+            }
+        }
+        let (n_frozen, n_movable) = (frozen.len() as u64, movable.len() as u64);
+        let n = n_frozen + n_movable;
+        if n > 0 && host.is_some() {
+            for pfns in [frozen.pfns(), movable.pfns()] {
+                if !pfns.is_empty() {
+                    self.host.deflate(pfns);
                 }
             }
-            RefModel::Frozen => {
-                // Held until the pages are freed: see `memory_going_offline`.
-                let frozen = frozen_guard.insert(self.frozen.lock());
-                let Frozen { set, offlining } = &mut **frozen;
-                set.take(want, offlining.as_ref(), |page| {
-                    // `want` is at most a batch, the batch's room.
-                    let _ = batch.push(page);
-                });
-            }
-        }
-        let n = batch.len();
-        if n > 0 && host.is_some() {
-            self.host.deflate(batch.pfns());
             // The batch still counts until its pages are freed below.
-            self.host.report_size(self.stats.inflated() - n as u64);
+            self.host.report_size(self.stats.inflated() - n);
         }
         drop(host);
-        let never_onlined = batch.never_onlined() as u64;
+        let never_onlined = frozen.never_onlined() as u64;
         // Whole 2 MiB blocks go back in one free each.
-        let blocks = batch.free_all();
+        let blocks = frozen.free_all() + movable.free_all();
         self.stats
             .never_onlined_pages
             .fetch_sub(never_onlined, Relaxed);
         self.stats
             .deflated_blocks_total
             .fetch_add(blocks as u64, Relaxed);
-        self.pages().fetch_sub(n as u64, Relaxed);
+        self.stats.frozen_pages.fetch_sub(n_frozen, Relaxed);
+        self.stats.movable_pages.fetch_sub(n_movable, Relaxed);
         drop(frozen_guard);
+        let n = n as usize;
         drop(deflating);
         self.account(&self.stats.deflated_total, &self.stats.deflate_ns, n, start);
         n
-    }
-
-    /// The count of inflated pages of the balloon's model. Pages count from
-    /// their allocation to their release, so at rest the count equals the
-    /// balloon's PageOffline pages.
-    fn pages(&self) -> &AtomicU64 {
-        match self.config.model {
-            RefModel::Movable => &self.stats.movable_pages,
-            RefModel::Frozen => &self.stats.frozen_pages,
-        }
     }
 
     fn account(&self, pages: &AtomicU64, ns: &AtomicU64, n: usize, start: Stopwatch) {

@@ -37,7 +37,7 @@ bool ob_param_evacuate(void) { return evacuate; }
 
 static bool keep_hotplugged;
 module_param(keep_hotplugged, bool, 0444);
-MODULE_PARM_DESC(keep_hotplugged, "Frozen balloons keep the pages they lack of hot-added memory being onlined, never onlined; takes the kernel's one online page callback, which virtio_mem and hv_balloon need (default: 0)");
+MODULE_PARM_DESC(keep_hotplugged, "The balloon keeps the pages it lacks of hot-added memory being onlined, never onlined (frozen); takes the kernel's one online page callback, which virtio_mem and hv_balloon need (default: 0)");
 bool ob_param_keep_hotplugged(void) { return keep_hotplugged; }
 
 struct page *ob_alloc_pages(gfp_t gfp, unsigned int order) { return alloc_pages(gfp, order); }

@@ -15,7 +15,7 @@
 //! - Online page callback: the kernel's one hook for onlining the pages of a
 //!   memory block (`set_online_page_callback()`, which hv_balloon and
 //!   virtio_mem use), taken with `keep_hotplugged=1` only, since those drivers
-//!   need it too. A frozen balloon that lacks pages keeps some of a block
+//!   need it too. A balloon that lacks pages keeps some of a block
 //!   being onlined ([`Balloon::keep_onlining`]); the rest go online as
 //!   `generic_online_page()` would put them. If another driver holds the
 //!   hook, hot-added memory comes online as usual.

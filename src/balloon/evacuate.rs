@@ -30,14 +30,10 @@ pub(crate) struct Evacuating {
 }
 
 impl Evacuating {
-    /// Scratch space for a balloon of `model` (none for movable pages,
-    /// which move by migration).
-    pub(crate) fn new(model: RefModel) -> Result<Self> {
-        let n = if model == RefModel::Frozen {
-            BLOCK_PAGES
-        } else {
-            0
-        };
+    /// Scratch space for a balloon that may hold frozen pages (`frozen`;
+    /// none otherwise: movable pages move by migration).
+    pub(crate) fn new(frozen: bool) -> Result<Self> {
+        let n = if frozen { BLOCK_PAGES } else { 0 };
         Ok(Self {
             bulk: BulkRoom::new(n)?,
             // Also the pages kept from one chunk of a memory block being onlined.

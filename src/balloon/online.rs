@@ -2,20 +2,20 @@
 
 //! Hot-added memory that fills the balloon without being allocated: when a
 //! memory block is onlined, the online page callback
-//! ([`crate::notifiers`]) lets a frozen balloon keep the pages it lacks out
-//! of the buddy allocator, as *never-onlined* offline pages (hv_balloon's
-//! model). They count as inflated pages like any other; deflating one
+//! ([`crate::notifiers`]) lets the balloon keep the pages it lacks out of the
+//! buddy allocator, as *never-onlined* frozen offline pages (hv_balloon's
+//! model), whatever the model of the pages it allocates. They count as inflated pages like any other; deflating one
 //! onlines it with `generic_online_page()` ([`crate::offline_page`]).
 
 use super::Balloon;
 use crate::bindings;
-use crate::offline_page::{OfflinePage, RefModel};
+use crate::offline_page::OfflinePage;
 use core::ptr::NonNull;
 use core::sync::atomic::Ordering::Relaxed;
 
 impl Balloon {
     /// Of the `nr` pages from PFN `first` of a memory block being onlined,
-    /// keeps as many as a frozen balloon lacks (the first ones) as
+    /// keeps as many as the balloon lacks (the first ones) as
     /// never-onlined pages, and tells the host. Returns how many it kept;
     /// the caller onlines the others.
     ///
@@ -24,9 +24,6 @@ impl Balloon {
     /// Called by the online page callback with the pages it received, which
     /// nobody else uses: the ones kept become the balloon's.
     pub(crate) unsafe fn keep_onlining(&self, first: u64, nr: usize) -> usize {
-        if self.config.model != RefModel::Frozen {
-            return 0;
-        }
         let mut evacuating = self.evacuating.lock();
         let new = &mut evacuating.new;
         // The host must learn about every page the balloon holds: while it
