@@ -339,10 +339,7 @@ impl Balloon {
         }) as u64;
         frozen.offlining = None;
         // Counted under the lock, so the worker never sees the pages gone but counted.
-        self.stats.frozen_pages.fetch_sub(gone, Relaxed);
-        self.stats
-            .never_onlined_pages
-            .fetch_sub(never_onlined, Relaxed);
+        self.stats.frozen_gone(gone, never_onlined);
         drop(frozen);
         if gone > 0 {
             self.stats.offlined_total.fetch_add(gone, Relaxed);
@@ -678,12 +675,9 @@ impl Balloon {
         // Whole 2 MiB blocks go back in one free each.
         let blocks = frozen.free_all() + movable.free_all();
         self.stats
-            .never_onlined_pages
-            .fetch_sub(never_onlined, Relaxed);
-        self.stats
             .deflated_blocks_total
             .fetch_add(blocks as u64, Relaxed);
-        self.stats.frozen_pages.fetch_sub(n_frozen, Relaxed);
+        self.stats.frozen_gone(n_frozen, never_onlined);
         self.stats.movable_pages.fetch_sub(n_movable, Relaxed);
         drop(frozen_guard);
         let n = n as usize;

@@ -463,11 +463,12 @@ fn free_page(page: NonNull<bindings::page>, model: RefModel) {
             never_onlined
         };
         if never_onlined {
-            // SAFETY: a PageOffline page of ours, of a memory block that is online or
-            // being onlined (then its pageblocks are isolated and the page goes to the
+            // A PageOffline page of ours, of a memory block that is online or being
+            // onlined (then its pageblocks are isolated and the page goes to the
             // isolated free list), never onlined: onlining clears the type, sets the
             // refcount to 0 (it stays frozen there, out of reach of speculative
             // references), adds it to the managed count and frees it to the buddy.
+            // SAFETY: a never-onlined page of ours, as said above.
             unsafe { bindings::generic_online_page(p, 0) };
             return;
         }

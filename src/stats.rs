@@ -51,6 +51,12 @@ pub(crate) struct Stats {
 }
 
 impl Stats {
+    /// `pages` frozen pages left the balloon, `never_onlined` of them never onlined.
+    pub(crate) fn frozen_gone(&self, pages: u64, never_onlined: u64) {
+        self.frozen_pages.fetch_sub(pages, Relaxed);
+        self.never_onlined_pages.fetch_sub(never_onlined, Relaxed);
+    }
+
     /// All inflated pages: `movable_pages + frozen_pages`.
     pub(crate) fn inflated(&self) -> u64 {
         self.movable_pages.load(Relaxed) + self.frozen_pages.load(Relaxed)

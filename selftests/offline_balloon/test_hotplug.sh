@@ -60,6 +60,12 @@ unplug_dimm() {
 	expect_eq "MemTotal as at the start" "$(meminfo MemTotal)" "$total0"
 }
 
+# worker_failed_since FAILED0: after 2 s, alloc_failed_total has moved from FAILED0.
+worker_failed_since() {
+	sleep 2
+	test "$(ob_stat alloc_failed_total)" -gt "$1"
+}
+
 # worker_fails: the worker's allocations fail from now on, until inject_off.
 worker_fails() {
 	range=$(ob_symbol_range 'Balloon.*WorkItem.*run$')
@@ -74,7 +80,7 @@ failed0=$(ob_stat alloc_failed_total)
 worker_fails
 ob_set_target $((N + LACK))
 ktap_test_result "the worker's allocations fail (the balloon lacks $LACK pages)" \
-	sh -c "sleep 2; test \$(awk '\$1 == \"alloc_failed_total\" { print \$2 }' $OB_DEBUGFS/stats) -gt $failed0"
+	worker_failed_since "$failed0"
 expect_eq "the balloon did not grow" "$(ob_stat inflated_pages)" $N
 
 plug_dimm
@@ -120,7 +126,7 @@ worker_fails
 failed0=$(ob_stat alloc_failed_total)
 host balloon $((GUEST_MIB - 512)) || ktap_exit_fail_msg "host balloon failed"
 ktap_test_result "the host asks for 512 MiB and the worker's allocations fail" \
-	sh -c "sleep 2; test \$(awk '\$1 == \"alloc_failed_total\" { print \$2 }' $OB_DEBUGFS/stats) -gt $failed0"
+	worker_failed_since "$failed0"
 actual0=$(host query-balloon)
 plug_dimm
 expect_eq "the DIMM filled the balloon: 256 MiB never onlined" \

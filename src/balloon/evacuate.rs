@@ -249,10 +249,7 @@ impl Balloon {
             self.host.deflate(old.pfns());
         }
         self.stats.frozen_pages.fetch_add(n_new, Relaxed);
-        self.stats.frozen_pages.fetch_sub(n_old, Relaxed);
-        self.stats
-            .never_onlined_pages
-            .fetch_sub(never_onlined, Relaxed);
+        self.stats.frozen_gone(n_old, never_onlined);
         if n_new != n_old {
             self.host.report_size(self.stats.inflated());
         }

@@ -55,10 +55,11 @@ impl Balloon {
         // Whether `lru`, a pointer read from page `pfn`, is the `lru` field of another
         // page of the set.
         let links = |pfn: c_ulong, lru: *mut bindings::list_head| {
-            // SAFETY: pointer arithmetic only (with SPARSEMEM_VMEMMAP, which x86-64
-            // and the test kernels have): `list_entry()` and `page_to_pfn()` of a
-            // pointer that may point anywhere; the page is looked at only if its PFN is
-            // valid and maps back to the same `struct page`.
+            // `list_entry()` and `page_to_pfn()` of a pointer that may point anywhere are
+            // pointer arithmetic only (with SPARSEMEM_VMEMMAP, which x86-64 and the test
+            // kernels have); the page is looked at only if its PFN is valid and maps back
+            // to the same `struct page`.
+            // SAFETY: no dereference before the PFN is known valid, as said above.
             unsafe {
                 let page = bindings::ob_lru_page(lru);
                 let to = bindings::ob_page_to_pfn(page);
