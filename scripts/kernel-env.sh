@@ -40,9 +40,11 @@ kernel_key() {
 	{
 		echo "$KERNEL_PKG $KERNEL_PKG_VERSION"
 		grep -hE '^(CONFIG_|# CONFIG_)' $KERNEL_FRAGMENT
-		rustc --version 2>/dev/null
-		bindgen --version 2>/dev/null
-		"clang$KERNEL_LLVM" --version 2>/dev/null | head -1
+		# Before scripts/setup.sh on a fresh machine these are missing: the key
+		# is only used once they are installed (prepare.sh sources this again).
+		rustc --version 2>/dev/null || true
+		bindgen --version 2>/dev/null || true
+		"clang$KERNEL_LLVM" --version 2>/dev/null | head -1 || true
 	} | sha256sum | cut -c1-12
 }
 

@@ -7,6 +7,9 @@ set -euo pipefail
 . "$(dirname "$0")/kernel-env.sh"
 
 "$ROOT/scripts/setup.sh"
+# Again: the build directory's key names the tools and the kernel package,
+# which the setup may just have installed.
+. "$ROOT/scripts/kernel-env.sh"
 "$ROOT/scripts/build-kernel.sh"
 KDIR=$KDIR_BUILD
 if [ "${1:-}" = --lint ]; then

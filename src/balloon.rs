@@ -102,6 +102,13 @@ pub(crate) trait Host: Send + Sync {
     fn inflate(&self, pfns: &[u64]);
     /// The pages `pfns` are about to be deflated: the host must back them again.
     fn deflate(&self, pfns: &[u64]);
+    /// The pages `new` replace the pages `old` in the balloon (migration,
+    /// evacuation): [`Self::inflate`] `new` and [`Self::deflate`] `old`, in
+    /// any order or at once; done when the host has taken both.
+    fn exchange(&self, new: &[u64], old: &[u64]) {
+        self.inflate(new);
+        self.deflate(old);
+    }
     /// The balloon's size changed to `pages`.
     fn report_size(&self, pages: u64);
     /// The host's target in pages, if the host sets it.
@@ -596,11 +603,15 @@ impl Balloon {
     /// frozen set, pending, their PFNs onto `pfns`.
     fn take_fresh(&self, fresh: impl Fresh, movable: &mut PageList, pfns: &mut Pfns) {
         match self.config.model {
-            RefModel::Movable => fresh.take(|page| {
-                pfns.push(page.pfn());
-                movable.push(page);
-                self.stats.movable_pages.fetch_add(1, Relaxed);
-            }),
+            RefModel::Movable => {
+                let mut n = 0;
+                fresh.take(|page| {
+                    pfns.push(page.pfn());
+                    movable.push(page);
+                    n += 1;
+                });
+                self.stats.movable_pages.fetch_add(n, Relaxed);
+            }
             RefModel::Frozen => {
                 // Frozen and in the set in one critical section of the memory notifier's lock.
                 let mut frozen = self.frozen.lock();
@@ -739,8 +750,7 @@ impl Balloon {
             self.stats.migrate_failed_total.fetch_add(1, Relaxed);
             return EAGAIN.to_errno();
         };
-        self.host.inflate(&pfns[..1]);
-        self.host.deflate(&pfns[1..]);
+        self.host.exchange(&pfns[..1], &pfns[1..]);
         drop(host);
         // SAFETY: per the function's contract.
         let ret = unsafe { compat::balloon_migrated(self.dev_info.0.get(), new, old) };

@@ -183,7 +183,7 @@ impl OfflinePage {
 
 impl Drop for OfflinePage {
     fn drop(&mut self) {
-        free_page(self.page, self.model);
+        free_page(self.page, self.model, true);
     }
 }
 
@@ -386,14 +386,31 @@ impl Fresh for FreshPages<'_> {
 
     fn take(mut self, mut f: impl FnMut(OfflinePage)) {
         let model = self.model;
+        if counts_here(model) {
+            // Once per run of pages in one zone, while every page is still ours.
+            let pages = &self.room.0[..self.n];
+            let mut first = 0;
+            while first < pages.len() {
+                let mut end = first + 1;
+                while end < pages.len() {
+                    // SAFETY: fresh pages of ours (type invariant).
+                    let same_zone =
+                        unsafe { bindings::ob_page_same_zone(pages[first], pages[end]) };
+                    if !same_zone {
+                        break;
+                    }
+                    end += 1;
+                }
+                let n = (end - first) as kernel::ffi::c_long;
+                // SAFETY: the pages of the run are ours and in `pages[first]`'s zone.
+                unsafe { bindings::adjust_managed_page_count(pages[first], -n) };
+                first = end;
+            }
+        }
         for i in 0..self.n {
             let p = core::mem::take(&mut self.room.0[i]);
             // SAFETY: a fresh page of ours (type invariant): non-null.
             let page = unsafe { NonNull::new_unchecked(p) };
-            if counts_here(model) {
-                // SAFETY: the page is ours.
-                unsafe { bindings::adjust_managed_page_count(p, -1) };
-            }
             // SAFETY: the page is ours with refcount 1 and no type (type invariant).
             unsafe { take_page(page, model) };
             // INVARIANT: `take_page` made the page PageOffline with the model's refcount,
@@ -451,8 +468,63 @@ pub(crate) fn free_offline_page(page: OfflinePage) {
     drop(page);
 }
 
-/// Frees `page`, owned in `model`; the common path of [`free_offline_page`] and `Drop`.
-fn free_page(page: NonNull<bindings::page>, model: RefModel) {
+/// Frees offline pages one after the other as [`free_offline_page`] does,
+/// but moves the managed page count once per run of pages in one zone rather
+/// than page by page. The first page of a run is held back until the run
+/// ends, so that the count moves through a page that is still ours.
+#[derive(Default)]
+pub(crate) struct PageFreer {
+    /// The first page of the current run, and the run's length.
+    run: Option<(OfflinePage, kernel::ffi::c_long)>,
+}
+
+impl PageFreer {
+    /// Frees `page`, or holds it back as the first of a new run.
+    pub(crate) fn free(&mut self, page: OfflinePage) {
+        if !counts_here(page.model) || page.is_never_onlined() {
+            // Nothing to count here, or onlining counts it.
+            free_offline_page(page);
+            return;
+        }
+        if let Some((first, n)) = &mut self.run {
+            // SAFETY: both pages are ours.
+            let same_zone =
+                unsafe { bindings::ob_page_same_zone(first.page.as_ptr(), page.page.as_ptr()) };
+            if first.model == page.model && same_zone {
+                *n += 1;
+                let (p, model) = (page.page, page.model);
+                core::mem::forget(page);
+                // Counted with the run.
+                free_page(p, model, false);
+                return;
+            }
+        }
+        self.flush();
+        self.run = Some((page, 1));
+    }
+
+    /// Ends the current run: moves its count and frees its first page.
+    fn flush(&mut self) {
+        if let Some((first, n)) = self.run.take() {
+            let (p, model) = (first.page, first.model);
+            core::mem::forget(first);
+            // SAFETY: `p` is ours; the run's pages were offline pages of its zone.
+            unsafe { bindings::adjust_managed_page_count(p.as_ptr(), n) };
+            free_page(p, model, false);
+        }
+    }
+}
+
+impl Drop for PageFreer {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Frees `page`, owned in `model`, putting it back in the managed page count
+/// with `count` (unless the balloon core does, or onlining does); the common
+/// path of [`free_offline_page`], `Drop` and [`PageFreer`].
+fn free_page(page: NonNull<bindings::page>, model: RefModel, count: bool) {
     let p = page.as_ptr();
     if model == RefModel::Frozen {
         // SAFETY: the page is ours with a frozen refcount; owner flags are its owner's.
@@ -478,7 +550,7 @@ fn free_page(page: NonNull<bindings::page>, model: RefModel) {
     // SAFETY: we own `p` with refcount 1: it goes back to the managed count (unless the
     // balloon core put it back when it left its list) and to the buddy allocator.
     unsafe {
-        if counts_here(model) {
+        if count && counts_here(model) {
             bindings::adjust_managed_page_count(p, 1);
         }
         bindings::ob_free_offline_page(p);
@@ -624,7 +696,7 @@ impl Drop for OfflineBlock {
             // SAFETY: `i < taken`, inside the block's memory map.
             let page = unsafe { NonNull::new_unchecked(head.add(i)) };
             if i == 0 {
-                free_page(page, self.model);
+                free_page(page, self.model, true);
                 continue;
             }
             let p = page.as_ptr();

@@ -3,7 +3,7 @@
 //! A batch of offline pages on their way back to the buddy allocator, held
 //! by PFN in preallocated memory: no memory per page, nothing in `struct page`.
 
-use crate::offline_page::{self, OfflineBlock, OfflinePage, RefModel, BLOCK_PAGES};
+use crate::offline_page::{OfflineBlock, OfflinePage, PageFreer, RefModel, BLOCK_PAGES};
 use kernel::prelude::*;
 
 /// Up to a fixed number of offline pages of one refcount model, by PFN.
@@ -80,6 +80,8 @@ impl PageBatch {
             // hands it over exactly once: every PFN below is visited once.
             unsafe { OfflinePage::from_pfn(pfn, model) }
         };
+        // Pages going back one by one: the managed page count moves per run.
+        let mut freer = PageFreer::default();
         let (mut whole, mut i) = (0, 0);
         while i < len {
             let head = pfns[i];
@@ -90,7 +92,7 @@ impl PageBatch {
             // SAFETY: every page of the block is in the batch, hence a valid page.
             let block = complete.then(|| unsafe { OfflineBlock::new(head, model) });
             let Some(Some(mut block)) = block else {
-                offline_page::free_offline_page(page(head));
+                freer.free(page(head));
                 i += 1;
                 continue;
             };
@@ -101,7 +103,7 @@ impl PageBatch {
                 if let Err(next) = block.add(next) {
                     // The block goes back page by page: this one now, the ones it
                     // took when it drops, the rest in the loop.
-                    offline_page::free_offline_page(next);
+                    freer.free(next);
                     break;
                 }
             }

@@ -11,7 +11,7 @@ MIB_PAGES=256
 GUEST_MIB=${OB_GUEST_MIB:-1024}
 
 ktap_print_header
-ktap_set_plan 24
+ktap_set_plan 26
 
 # balloon_to MIB: the host asks for a guest of MIB MiB; wait until the guest
 # balloon holds the rest.
@@ -47,19 +47,27 @@ expect_consistent "inflated == movable + frozen == PageOffline pages"
 # the host asks for nearly everything, then for KEEP_MIB again, leaving
 # balloon pages and free holes all over the zone; where the holes still come
 # out contiguous, compaction has nothing to move: up to three rounds.
-migrated0=$(ob_stat migrated_total)
-migrated=0 round=0
+# The host traces the requests of each compaction (the balloon is at its
+# target, so they are the migrations'): each migration tells it the new
+# page (inflate) and the old one (deflate), one PFN per request.
+migrated=0 round=0 requests=0 pfns=0
 while [ $migrated = 0 ] && [ $round -lt 3 ]; do
 	round=$((round + 1))
 	failed0=$(ob_stat alloc_failed_total)
 	host balloon 1
 	ob_wait_full $(((GUEST_MIB - 1) * MIB_PAGES)) "$failed0"
 	balloon_to $KEEP_MIB || ktap_print_msg "cannot deflate back to $KEEP_MIB MiB"
+	migrated0=$(ob_stat migrated_total)
+	host balloon-trace start > /dev/null
 	compact
+	set -- $(host balloon-trace stop)
 	migrated=$(($(ob_stat migrated_total) - migrated0))
+	requests=$((requests + ${2:-0})) pfns=$((pfns + ${4:-0}))
 done
-ktap_print_msg "compaction migrated $migrated pages (round $round)"
+ktap_print_msg "compaction migrated $migrated pages (round $round); the host got $requests requests, $pfns PFNs"
 ktap_test_result "compaction migrates balloon pages" test $migrated -gt 0
+expect_eq "each migration tells the host two PFNs" "$pfns" $((2 * migrated))
+expect_eq "one PFN per request" "$requests" "$pfns"
 expect_eq "the host's view is unchanged by migration" "$(host query-balloon)" $KEEP_MIB
 expect_eq "still $big MiB inflated" "$(ob_stat inflated_pages)" $((big * MIB_PAGES))
 expect_consistent "consistent after compaction"

@@ -242,12 +242,7 @@ impl Balloon {
         });
         let (n_new, n_old) = (new.len() as u64, old.len() as u64);
         let never_onlined = old.never_onlined() as u64;
-        if n_new > 0 {
-            self.host.inflate(new.as_slice());
-        }
-        if n_old > 0 {
-            self.host.deflate(old.pfns());
-        }
+        self.host.exchange(new.as_slice(), old.pfns());
         self.stats.frozen_pages.fetch_add(n_new, Relaxed);
         self.stats.frozen_gone(n_old, never_onlined);
         if n_new != n_old {

@@ -6,7 +6,9 @@
 //!
 //! PFNs travel in 4 KiB units as 32-bit numbers, so pages above 16 TiB are
 //! never ballooned. Requests on the inflate and deflate queues are serialised
-//! by the balloon's host channel; each waits until the host used it.
+//! by the balloon's host channel; each waits until the host used it. A
+//! migration or an evacuation has one request on each queue in flight at
+//! once.
 
 use super::hinting::Hinting;
 use super::reporting::Reporting;
@@ -53,9 +55,12 @@ pub(super) struct VirtioHost {
     /// Woken by the inflate, deflate and reporting virtqueue callbacks.
     #[pin]
     pub(super) acked: Opaque<bindings::wait_queue_head>,
-    /// PFNs on their way to the host (heap memory: it is DMA-mapped).
+    /// PFNs on their way to the host (heap memory: it is DMA-mapped): room
+    /// for `batch` pages, at least two (see [`Host::exchange`]).
     #[pin]
     pfns: Mutex<KVec<u32>>,
+    /// Pages per inflate or deflate request.
+    batch: usize,
     #[pin]
     pub(super) stats: Mutex<StatsBuf>,
     #[pin]
@@ -96,7 +101,7 @@ impl VirtioHost {
         // SAFETY: `vdev` is the device being probed.
         let little_endian = unsafe { bindings::ob_virtio_is_little_endian(vdev) };
         let stats = StatsBuf::new()?;
-        let pfns = KVec::from_elem(0, batch * PFNS_PER_PAGE, GFP_KERNEL)?;
+        let pfns = KVec::from_elem(0, batch.max(2) * PFNS_PER_PAGE, GFP_KERNEL)?;
         let hinting = Hinting::new(little_endian)?;
         let this = Arc::pin_init(
             pin_init!(Self {
@@ -106,6 +111,7 @@ impl VirtioHost {
                 little_endian,
                 acked: Opaque::uninit(),
                 pfns <- new_mutex!(pfns),
+                batch,
                 stats <- new_mutex!(stats),
                 stats_work <- new_work!("offline_balloon::stats_work"),
                 reporting <- Reporting::new(),
@@ -140,40 +146,60 @@ impl VirtioHost {
     }
 
     /// Sends `pfns` (guest page frames below [`PFN_LIMIT`]) on virtqueue `vq`
-    /// as 4 KiB PFNs and waits until the host has taken them.
+    /// as 4 KiB PFNs, `batch` pages per request, and waits until the host
+    /// has taken them.
     fn tell(&self, vq: usize, pfns: &[u64]) {
         let mut buf = self.pfns.lock();
-        let per_request = buf.len() / PFNS_PER_PAGE;
-        for chunk in pfns.chunks(per_request) {
-            let mut n = 0;
-            for &pfn in chunk {
-                for i in 0..PFNS_PER_PAGE as u64 {
-                    // The balloon inflates no page at or above `PFN_LIMIT`: this fits.
-                    buf[n] = self.cpu_to_virtio32((pfn * PFNS_PER_PAGE as u64 + i) as u32);
-                    n += 1;
-                }
+        for chunk in pfns.chunks(self.batch) {
+            if !self.queue(vq, &mut buf, chunk) {
+                return;
             }
-            let mut sg = bindings::scatterlist::default();
-            // SAFETY: `buf` is heap memory of at least `n` PFNs, kept locked until the host
-            // used it; the virtqueue is live and only this caller (holding the balloon's
-            // host channel) adds to it. The data token is any non-null pointer.
-            unsafe {
-                bindings::sg_init_one(&mut sg, buf.as_ptr().cast(), (n * 4) as ffi::c_uint);
-                let err = bindings::virtqueue_add_outbuf(
-                    self.vq(vq),
-                    &mut sg,
-                    1,
-                    core::ptr::from_ref(self).cast_mut().cast::<ffi::c_void>(),
-                    bindings::OB_GFP_KERNEL,
-                );
-                if err != 0 {
-                    pr_err!("cannot queue {} PFNs for the host: error {}\n", n, err);
-                    return;
-                }
-                bindings::virtqueue_kick(self.vq(vq));
-                bindings::ob_wait_for_used_buf(self.acked.get(), self.vq(vq));
+            self.wait(vq);
+        }
+    }
+
+    /// Writes `pfns` (at most `buf.len() / PFNS_PER_PAGE`) into `buf` as
+    /// 4 KiB PFNs, queues them on virtqueue `vq` and notifies the host.
+    /// Returns whether they were queued; then the caller must [`Self::wait`]
+    /// for them before it touches `buf` again.
+    fn queue(&self, vq: usize, buf: &mut [u32], pfns: &[u64]) -> bool {
+        let mut n = 0;
+        for &pfn in pfns {
+            for i in 0..PFNS_PER_PAGE as u64 {
+                // The balloon inflates no page at or above `PFN_LIMIT`: this fits.
+                buf[n] = self.cpu_to_virtio32((pfn * PFNS_PER_PAGE as u64 + i) as u32);
+                n += 1;
             }
         }
+        let mut sg = bindings::scatterlist::default();
+        // SAFETY: `buf` is heap memory (the locked `pfns`) of at least `n` PFNs, which the
+        // caller leaves alone until the host used it; the virtqueue is live and only this
+        // caller (holding the balloon's host channel) adds to it. The data token is any
+        // non-null pointer.
+        let err = unsafe {
+            bindings::sg_init_one(&mut sg, buf.as_ptr().cast(), (n * 4) as ffi::c_uint);
+            bindings::virtqueue_add_outbuf(
+                self.vq(vq),
+                &mut sg,
+                1,
+                core::ptr::from_ref(self).cast_mut().cast::<ffi::c_void>(),
+                bindings::OB_GFP_KERNEL,
+            )
+        };
+        if err != 0 {
+            pr_err!("cannot queue {} PFNs for the host: error {}\n", n, err);
+            return false;
+        }
+        // SAFETY: the virtqueue is live; a request of ours is queued on it.
+        unsafe { bindings::virtqueue_kick(self.vq(vq)) };
+        true
+    }
+
+    /// Waits until the host has used the request [`Self::queue`] put on `vq`.
+    fn wait(&self, vq: usize) {
+        // SAFETY: `acked` is initialised and woken by the virtqueue's callback; the
+        // virtqueue is live, with a request of ours on it.
+        unsafe { bindings::ob_wait_for_used_buf(self.acked.get(), self.vq(vq)) };
     }
 }
 
@@ -193,6 +219,34 @@ impl Host for VirtioHost {
 
     fn deflate(&self, pfns: &[u64]) {
         self.tell(VQ_DEFLATE, pfns);
+    }
+
+    /// Sends `new` on the inflate queue and `old` on the deflate queue, half
+    /// of the buffer each, both requests in flight at once, and waits until
+    /// the host has taken both: one round trip for the two.
+    fn exchange(&self, new: &[u64], old: &[u64]) {
+        let mut buf = self.pfns.lock();
+        // At least one page each: the buffer has room for two.
+        let per_request = buf.len() / PFNS_PER_PAGE / 2;
+        let (inflate_buf, deflate_buf) = buf.split_at_mut(per_request * PFNS_PER_PAGE);
+        let (mut new, mut old) = (new.chunks(per_request), old.chunks(per_request));
+        loop {
+            let (inflate, deflate) = (new.next(), old.next());
+            if inflate.is_none() && deflate.is_none() {
+                return;
+            }
+            let inflating = inflate.map(|pfns| self.queue(VQ_INFLATE, inflate_buf, pfns));
+            let deflating = deflate.map(|pfns| self.queue(VQ_DEFLATE, deflate_buf, pfns));
+            if inflating == Some(true) {
+                self.wait(VQ_INFLATE);
+            }
+            if deflating == Some(true) {
+                self.wait(VQ_DEFLATE);
+            }
+            if inflating == Some(false) || deflating == Some(false) {
+                return;
+            }
+        }
     }
 
     fn report_size(&self, pages: u64) {
