@@ -213,10 +213,18 @@ pub(crate) struct FreshBlock {
 ///
 /// Never dips into memory reserves, never retries hard, never warns and never
 /// invokes the OOM killer. Movable pages come from movable pageblocks, frozen
-/// ones from unmovable pageblocks so that they do not pin movable ones.
+/// ones from unmovable pageblocks so that they do not pin movable ones. A
+/// block (`order > 0`) comes only from free blocks: no reclaim and no
+/// compaction, direct or woken in kswapd and kcompactd, since compacting
+/// migrates the movable pages of the blocks inflated before and breaks them
+/// up; callers fall back to single pages.
 pub(crate) fn alloc_offline_pages(order: u32, model: RefModel) -> Option<FreshBlock> {
+    let gfp = match order {
+        0 => gfp(model),
+        _ => gfp(model) & !bindings::OB_GFP_RECLAIM,
+    };
     // SAFETY: plain page allocation; the GFP mask forbids reserves and OOM.
-    let head = NonNull::new(unsafe { bindings::ob_alloc_pages(gfp(model), order) })?;
+    let head = NonNull::new(unsafe { bindings::ob_alloc_pages(gfp, order) })?;
     if order > 0 {
         // SAFETY: `head` is a freshly allocated, non-compound block of this order.
         unsafe { bindings::split_page(head.as_ptr(), order) };

@@ -12,6 +12,9 @@ D=/sys/kernel/debug/offline_balloon
 KO=/lib/modules/offline_balloon.ko
 C_KO=/lib/modules/virtio_balloon.ko
 ROUNDS=${OB_BENCH_ROUNDS:-15}
+# Simulate-mode rounds against the floor: cheap (no reload, no host), and
+# the ratio's spread is the widest of all, so three times as many.
+SIM_ROUNDS=$((ROUNDS * 3))
 GUEST_MIB=${OB_GUEST_MIB:-1024}
 KEEP_MIB=256
 PAGES=$(((GUEST_MIB - KEEP_MIB) * 256))
@@ -112,6 +115,7 @@ fi
 
 out "pages $PAGES"
 out "rounds $ROUNDS"
+out "sim_rounds $SIM_ROUNDS"
 out "guest_mib $GUEST_MIB"
 
 echo "== host-driven, interleaved: offline_balloon (order 9, batch 1024), C virtio_balloon, offline_balloon order=0"
@@ -159,7 +163,7 @@ out "sim_pages $SIM_PAGES"
 echo "== guest side, interleaved: simulate mode (single pages) vs plain page allocation"
 insmod $KO simulate=1 order=0
 r=0
-while [ $r -lt "$ROUNDS" ]; do
+while [ $r -lt "$SIM_ROUNDS" ]; do
 	echo $SIM_PAGES > $D/alloc_floor
 	read -r _ n _ a _ f < $D/alloc_floor
 	out "floor.alloc_ns_per_page $a"

@@ -64,7 +64,8 @@ def main():
     if v.get("done") != [1]:
         sys.exit("benchmark did not finish: see the console log")
     r = {"setup": dict(a.split("=", 1) for a in args if "=" in a),
-         "pages": rep.pages, "mib": rep.mib, "rounds": rep.rounds, "guest_mib": rep.one("guest_mib")}
+         "pages": rep.pages, "mib": rep.mib, "rounds": rep.rounds,
+         "simulate_rounds": rep.one("sim_rounds"), "guest_mib": rep.one("guest_mib")}
 
     host = {}
     for who in ("ours", "c", "order0"):
@@ -108,7 +109,7 @@ def main():
         b: {op: spread(rep.mib_per_s(f"batch{b}.{op}_ns", 3)) for op in ("inflate", "deflate")}
         for b in (256, 1024, 4096, 16384)}
 
-    g = {k: rep.per_round(f"{k}_ns_per_page") for k in
+    g = {k: rep.per_round(f"{k}_ns_per_page", rep.one("sim_rounds")) for k in
          ("floor.alloc", "floor.free", "sim.inflate", "sim.deflate")}
     floor = [a + f for a, f in zip(g["floor.alloc"], g["floor.free"])]
     sim = [i + d for i, d in zip(g["sim.inflate"], g["sim.deflate"])]
@@ -214,7 +215,7 @@ def print_table(r):
     for n, x in r["batch_sweep_mib_per_s"].items():
         print(f"  batch {n:6}: {fmt(x['inflate'])} / {fmt(x['deflate'])}")
     g = r["guest_side_ns_per_page"]
-    print(f"\nguest side, ns/page: simulate inflate {fmt(g['sim.inflate'])} + deflate {fmt(g['sim.deflate'])}; "
+    print(f"\nguest side ({r['simulate_rounds']} rounds), ns/page: simulate inflate {fmt(g['sim.inflate'])} + deflate {fmt(g['sim.deflate'])}; "
           f"plain alloc {fmt(g['floor.alloc'])} + free {fmt(g['floor.free'])}: "
           f"{fmt(q['simulate_to_floor'])}x the floor")
     print("\nsimulate mode, ns/page         inflate                deflate             deflate/inflate")
