@@ -46,7 +46,7 @@ use crate::bindings;
 use crate::compat::{self, Stopwatch};
 use crate::frozen_set::FrozenSet;
 use crate::notifiers::Notifiers;
-use crate::offline_page::{self, BulkRoom, Fresh, RefModel};
+use crate::offline_page::{self, BulkRoom, Fresh, RefModel, BLOCK_PAGES};
 use crate::page_batch::PageBatch;
 use crate::page_list::PageList;
 use crate::stats::Stats;
@@ -499,8 +499,8 @@ impl Balloon {
             self.backoff_ms.store(0, Relaxed);
             Step::Again
         } else if size > target {
-            let want = (size - target).min(self.config.batch as u64) as usize;
-            if self.deflate(want) == 0 {
+            let want = block_aligned(size, (size - target).min(self.config.batch as u64));
+            if self.deflate(want as usize) == 0 {
                 // Only isolated pages (or pages of a block going offline) are left for now.
                 return Step::Pause(10);
             }
@@ -774,6 +774,24 @@ impl WorkItem for Balloon {
                 this.kick();
             }
         }
+    }
+}
+
+/// Of `want` pages to deflate from a balloon of `size` pages, the most that
+/// leave it a whole number of 2 MiB blocks, or `want` if that is none.
+/// Inflation stacks whole blocks and puts single pages on top, and deflation
+/// takes the last inflated pages first: batches that end on a block boundary
+/// give every block back whole, in one free, where batches shifted by the
+/// single pages would split each block across two.
+fn block_aligned(size: u64, want: u64) -> u64 {
+    let block = BLOCK_PAGES as u64;
+    let over = size % block;
+    if want < over {
+        return want;
+    }
+    match over + (want - over) / block * block {
+        0 => want,
+        aligned => aligned,
     }
 }
 

@@ -661,9 +661,12 @@ impl OfflineBlock {
             // (compaction, offlining, /proc/kpageflags) skip or retry a page of
             // refcount 0.
             // SAFETY: we own the page, whose refcount is 0 now: nobody can take a
-            // reference to it (and walkers skip it, see above).
+            // reference to it (and walkers skip it, see above). Only frozen pages are
+            // skippable (type invariant of `OfflinePage`).
             unsafe {
-                bindings::ob_clear_page_skippable(p);
+                if self.model == RefModel::Frozen {
+                    bindings::ob_clear_page_skippable(p);
+                }
                 bindings::ob_offline_block_tail_prepare(p);
             }
         }
