@@ -577,9 +577,13 @@ impl Balloon {
             }
             match self.config.model {
                 RefModel::Movable => {
+                    let core = Stopwatch::start();
                     // SAFETY: `dev_info` is live and initialised; the pages are unlocked
                     // movable offline pages of ours.
                     unsafe { movable.enqueue_into(self.dev_info.0.get()) };
+                    self.stats
+                        .core_list_ns
+                        .fetch_add(core.elapsed_ns(), Relaxed);
                 }
                 RefModel::Frozen => {
                     let mut frozen = self.frozen.lock();
@@ -664,8 +668,12 @@ impl Balloon {
             });
         }
         if self.config.model == RefModel::Movable && frozen.len() < want {
+            let core = Stopwatch::start();
             // SAFETY: `dev_info` is live; its pages are our movable offline pages.
             unsafe { list.dequeue_from(self.dev_info.0.get(), want - frozen.len()) };
+            self.stats
+                .core_list_ns
+                .fetch_add(core.elapsed_ns(), Relaxed);
             while let Some(page) = list.pop() {
                 let _ = movable.push(page);
             }

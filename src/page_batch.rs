@@ -58,7 +58,10 @@ impl PageBatch {
             return Err(page);
         }
         self.pfns[self.len] = page.pfn();
-        self.never_onlined += usize::from(page.is_never_onlined());
+        // Only frozen pages can be never-onlined.
+        if self.model == RefModel::Frozen {
+            self.never_onlined += usize::from(page.is_never_onlined());
+        }
         let _ = page.into_raw();
         // INVARIANT: the batch owns the page now, under its PFN.
         self.len += 1;
@@ -66,15 +69,16 @@ impl PageBatch {
     }
 
     /// Frees every page to the buddy allocator: each naturally aligned block
-    /// of [`BLOCK_PAGES`] that the batch holds whole goes back in one free
+    /// of [`BLOCK_PAGES`] that the batch holds whole, as a run of consecutive
+    /// PFNs in either direction (the order in which the balloon core list and
+    /// the frozen set hand out the pages of a block), goes back in one free
     /// ([`OfflineBlock`]), the other pages one by one. Returns how many
     /// blocks went back whole.
     pub(crate) fn free_all(&mut self) -> usize {
         let (len, model) = (self.len, self.model);
         // INVARIANT: the pages below leave the batch, which owns none from here.
         (self.len, self.never_onlined) = (0, 0);
-        let pfns = &mut self.pfns[..len];
-        pfns.sort_unstable();
+        let pfns = &self.pfns[..len];
         let page = |pfn: u64| {
             // SAFETY: the batch owned the page under its PFN (type invariant) and
             // hands it over exactly once: every PFN below is visited once.
@@ -84,33 +88,56 @@ impl PageBatch {
         let mut freer = PageFreer::default();
         let (mut whole, mut i) = (0, 0);
         while i < len {
-            let head = pfns[i];
-            // Distinct and sorted: 512 entries from the head to its last page are all of it.
-            let complete = head % BLOCK_PAGES as u64 == 0
-                && i + BLOCK_PAGES <= len
-                && pfns[i + BLOCK_PAGES - 1] == head + BLOCK_PAGES as u64 - 1;
-            // SAFETY: every page of the block is in the batch, hence a valid page.
-            let block = complete.then(|| unsafe { OfflineBlock::new(head, model) });
-            let Some(Some(mut block)) = block else {
-                freer.free(page(head));
+            let Some(head) = block_run(&pfns[i..]) else {
+                freer.free(page(pfns[i]));
                 i += 1;
                 continue;
             };
-            let end = i + BLOCK_PAGES;
-            while i < end {
-                let next = page(pfns[i]);
-                i += 1;
+            i += BLOCK_PAGES;
+            let block_pfns = head..head + BLOCK_PAGES as u64;
+            // SAFETY: every page of the block is in the batch, hence a valid page.
+            let Some(mut block) = (unsafe { OfflineBlock::new(head, model) }) else {
+                block_pfns.for_each(|pfn| freer.free(page(pfn)));
+                continue;
+            };
+            // In PFN order, as the block takes them.
+            let mut pages = block_pfns.map(page);
+            for next in pages.by_ref() {
                 if let Err(next) = block.add(next) {
-                    // The block goes back page by page: this one now, the ones it
-                    // took when it drops, the rest in the loop.
+                    // The block goes back page by page: this one and the rest now,
+                    // the ones it took when it drops.
                     freer.free(next);
                     break;
                 }
             }
+            pages.for_each(|next| freer.free(next));
             whole += usize::from(block.is_whole());
         }
         whole
     }
+}
+
+/// The first PFN of the naturally aligned block of [`BLOCK_PAGES`] whose
+/// pages are the first entries of `pfns`, in ascending or descending order.
+fn block_run(pfns: &[u64]) -> Option<u64> {
+    let run = pfns.get(..BLOCK_PAGES)?;
+    let (first, last) = (run[0], run[BLOCK_PAGES - 1]);
+    let span = BLOCK_PAGES as u64 - 1;
+    let head = if last == first.wrapping_add(span) {
+        run.iter()
+            .zip(first..)
+            .all(|(&pfn, want)| pfn == want)
+            .then_some(first)?
+    } else if first == last.wrapping_add(span) {
+        run.iter()
+            .rev()
+            .zip(last..)
+            .all(|(&pfn, want)| pfn == want)
+            .then_some(last)?
+    } else {
+        return None;
+    };
+    (head % BLOCK_PAGES as u64 == 0).then_some(head)
 }
 
 impl Drop for PageBatch {

@@ -48,6 +48,9 @@ pub(crate) struct Stats {
     /// Time spent in the `migratepage` hook for migrated pages, for
     /// `migrate_ns_per_page`.
     pub(crate) migrate_ns: AtomicU64,
+    /// Time spent in the kernel's balloon core putting movable pages on its
+    /// list and taking them off (part of the inflate and deflate times).
+    pub(crate) core_list_ns: AtomicU64,
 }
 
 impl Stats {
@@ -73,7 +76,7 @@ impl Stats {
         let per_page =
             |ns: &AtomicU64, pages: u64| ns.load(Relaxed).checked_div(pages).unwrap_or(0);
         let evacuated_total = self.evacuated_total.load(Relaxed);
-        let lines: [(&str, u64); 24] = [
+        let lines: [(&str, u64); 25] = [
             ("target_pages", target),
             ("inflated_pages", movable + frozen),
             ("movable_pages", movable),
@@ -118,6 +121,7 @@ impl Stats {
                 per_page(&self.deflate_ns, deflated_total),
             ),
             ("migrate_ns_total", self.migrate_ns.load(Relaxed)),
+            ("core_list_ns_total", self.core_list_ns.load(Relaxed)),
             (
                 "migrate_ns_per_page",
                 per_page(&self.migrate_ns, migrated_total),

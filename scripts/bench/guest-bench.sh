@@ -168,11 +168,12 @@ while [ $r -lt "$SIM_ROUNDS" ]; do
 	read -r _ n _ a _ f < $D/alloc_floor
 	out "floor.alloc_ns_per_page $a"
 	out "floor.free_ns_per_page $f"
-	i0=$(stat inflate_ns_total) d0=$(stat deflate_ns_total)
+	i0=$(stat inflate_ns_total) d0=$(stat deflate_ns_total) c0=$(stat core_list_ns_total)
 	echo $SIM_PAGES > $D/target_pages; wait_inflated $SIM_PAGES
 	echo 0 > $D/target_pages; wait_inflated 0
 	out "sim.inflate_ns_per_page $((($(stat inflate_ns_total) - i0) / SIM_PAGES))"
 	out "sim.deflate_ns_per_page $((($(stat deflate_ns_total) - d0) / SIM_PAGES))"
+	out "sim.core_ns_per_page $((($(stat core_list_ns_total) - c0) / SIM_PAGES))"
 	r=$((r + 1))
 done
 rmmod offline_balloon

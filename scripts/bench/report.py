@@ -110,11 +110,14 @@ def main():
         for b in (256, 1024, 4096, 16384)}
 
     g = {k: rep.per_round(f"{k}_ns_per_page", rep.one("sim_rounds")) for k in
-         ("floor.alloc", "floor.free", "sim.inflate", "sim.deflate")}
+         ("floor.alloc", "floor.free", "sim.inflate", "sim.deflate", "sim.core")}
     floor = [a + f for a, f in zip(g["floor.alloc"], g["floor.free"])]
     sim = [i + d for i, d in zip(g["sim.inflate"], g["sim.deflate"])]
     r["guest_side_ns_per_page"] = {k: spread(xs) for k, xs in g.items()}
     r["ratio"]["simulate_to_floor"] = spread(ratios(sim, floor))
+    # Without the balloon core's list functions, which any driver on the core pays.
+    r["ratio"]["simulate_without_core_to_floor"] = spread(
+        ratios([x - c for x, c in zip(sim, g["sim.core"])], floor))
 
     r["simulate_ns_per_page"] = {}
     for order in (9, 0):
@@ -217,7 +220,8 @@ def print_table(r):
     g = r["guest_side_ns_per_page"]
     print(f"\nguest side ({r['simulate_rounds']} rounds), ns/page: simulate inflate {fmt(g['sim.inflate'])} + deflate {fmt(g['sim.deflate'])}; "
           f"plain alloc {fmt(g['floor.alloc'])} + free {fmt(g['floor.free'])}: "
-          f"{fmt(q['simulate_to_floor'])}x the floor")
+          f"{fmt(q['simulate_to_floor'])}x the floor;\n  of the simulate time {fmt(g['sim.core'])} in the balloon core's list "
+          f"functions, without them {fmt(q['simulate_without_core_to_floor'])}x the floor")
     print("\nsimulate mode, ns/page         inflate                deflate             deflate/inflate")
     for order, x in r["simulate_ns_per_page"].items():
         print(f"  order {order}: {fmt(x['inflate']):>22} {fmt(x['deflate']):>22} {fmt(x['deflate_to_inflate']):>20}"
