@@ -122,22 +122,25 @@ impl PageBatch {
 fn block_run(pfns: &[u64]) -> Option<u64> {
     let run = pfns.get(..BLOCK_PAGES)?;
     let (first, last) = (run[0], run[BLOCK_PAGES - 1]);
+    // PFNs are far below 2^64: no overflow.
     let span = BLOCK_PAGES as u64 - 1;
-    let head = if last == first.wrapping_add(span) {
+    let aligned = |head: u64| head % BLOCK_PAGES as u64 == 0;
+    // The ends first: a run of consecutive pages that is no block costs a
+    // look at its ends for each of its pages, not a walk over 512.
+    if aligned(first) && last == first + span {
         run.iter()
             .zip(first..)
             .all(|(&pfn, want)| pfn == want)
-            .then_some(first)?
-    } else if first == last.wrapping_add(span) {
+            .then_some(first)
+    } else if aligned(last) && first == last + span {
         run.iter()
             .rev()
             .zip(last..)
             .all(|(&pfn, want)| pfn == want)
-            .then_some(last)?
+            .then_some(last)
     } else {
-        return None;
-    };
-    (head % BLOCK_PAGES as u64 == 0).then_some(head)
+        None
+    }
 }
 
 impl Drop for PageBatch {
