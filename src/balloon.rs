@@ -527,8 +527,8 @@ impl Balloon {
 
     /// Inflates up to `want` pages (at most a batch); returns how many were
     /// inflated. With an `order`, whole blocks come first, while the page
-    /// allocator has them free (no reclaim, no compaction); single pages
-    /// make up the rest. Pages the host cannot be told
+    /// allocator has them (movable ones free, without reclaim or compaction;
+    /// frozen ones without retrying hard); single pages make up the rest. Pages the host cannot be told
     /// about (at or above [`Host::pfn_limit`]) are freed at once.
     fn inflate(&self, want: usize) -> usize {
         let want = want.min(self.config.batch);

@@ -214,14 +214,16 @@ pub(crate) struct FreshBlock {
 /// Never dips into memory reserves, never retries hard, never warns and never
 /// invokes the OOM killer. Movable pages come from movable pageblocks, frozen
 /// ones from unmovable pageblocks so that they do not pin movable ones. A
-/// block (`order > 0`) comes only from free blocks: no reclaim and no
-/// compaction, direct or woken in kswapd and kcompactd, since compacting
-/// migrates the movable pages of the blocks inflated before and breaks them
-/// up; callers fall back to single pages.
+/// block (`order > 0`) of movable pages comes only from free blocks: no
+/// reclaim and no compaction, direct or woken in kswapd and kcompactd, since
+/// compacting migrates the movable pages of the blocks inflated before and
+/// breaks them up; callers fall back to single pages. Compaction never moves
+/// frozen pages, so a block of them may compact, which keeps them in whole
+/// pageblocks of their own (that memory offlining can take away).
 pub(crate) fn alloc_offline_pages(order: u32, model: RefModel) -> Option<FreshBlock> {
-    let gfp = match order {
-        0 => gfp(model),
-        _ => gfp(model) & !bindings::OB_GFP_RECLAIM,
+    let gfp = match (order, model) {
+        (1.., RefModel::Movable) => gfp(model) & !bindings::OB_GFP_RECLAIM,
+        _ => gfp(model),
     };
     // SAFETY: plain page allocation; the GFP mask forbids reserves and OOM.
     let head = NonNull::new(unsafe { bindings::ob_alloc_pages(gfp, order) })?;
