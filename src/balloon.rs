@@ -528,8 +528,9 @@ impl Balloon {
     /// Inflates up to `want` pages (at most a batch); returns how many were
     /// inflated. With an `order`, whole blocks come first, while the page
     /// allocator has them (movable ones free, without reclaim or compaction;
-    /// frozen ones without retrying hard); single pages make up the rest. Pages the host cannot be told
-    /// about (at or above [`Host::pfn_limit`]) are freed at once.
+    /// frozen ones without retrying hard); single pages make up the rest.
+    /// Pages the host cannot be told about (at or above [`Host::pfn_limit`])
+    /// are freed at once.
     fn inflate(&self, want: usize) -> usize {
         let want = want.min(self.config.batch);
         let start = Stopwatch::start();

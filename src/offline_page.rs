@@ -502,10 +502,8 @@ impl PageFreer {
                 unsafe { bindings::ob_page_same_zone(first.page.as_ptr(), page.page.as_ptr()) };
             if first.model == page.model && same_zone {
                 *n += 1;
-                let (p, model) = (page.page, page.model);
-                core::mem::forget(page);
                 // Counted with the run.
-                free_page(p, model, false);
+                page.free_uncounted();
                 return;
             }
         }
@@ -516,12 +514,20 @@ impl PageFreer {
     /// Ends the current run: moves its count and frees its first page.
     fn flush(&mut self) {
         if let Some((first, n)) = self.run.take() {
-            let (p, model) = (first.page, first.model);
-            core::mem::forget(first);
-            // SAFETY: `p` is ours; the run's pages were offline pages of its zone.
-            unsafe { bindings::adjust_managed_page_count(p.as_ptr(), n) };
-            free_page(p, model, false);
+            // SAFETY: `first` is ours; the run's pages were offline pages of its zone.
+            unsafe { bindings::adjust_managed_page_count(first.page.as_ptr(), n) };
+            first.free_uncounted();
         }
+    }
+}
+
+impl OfflinePage {
+    /// Frees the page without putting it back in the managed page count,
+    /// which the caller ([`PageFreer`]) moves for it.
+    fn free_uncounted(self) {
+        let (page, model) = (self.page, self.model);
+        core::mem::forget(self);
+        free_page(page, model, false);
     }
 }
 

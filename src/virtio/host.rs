@@ -172,10 +172,11 @@ impl VirtioHost {
             }
         }
         let mut sg = bindings::scatterlist::default();
-        // SAFETY: `buf` is heap memory (the locked `pfns`) of at least `n` PFNs, which the
-        // caller leaves alone until the host used it; the virtqueue is live and only this
-        // caller (holding the balloon's host channel) adds to it. The data token is any
-        // non-null pointer.
+        // `buf` is heap memory (the locked `pfns`) of at least `n` PFNs, which the caller
+        // leaves alone until the host used it; the virtqueue is live and only this caller
+        // (holding the balloon's host channel) adds to it. The data token is any non-null
+        // pointer.
+        // SAFETY: as said above.
         let err = unsafe {
             bindings::sg_init_one(&mut sg, buf.as_ptr().cast(), (n * 4) as ffi::c_uint);
             bindings::virtqueue_add_outbuf(
