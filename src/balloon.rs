@@ -761,8 +761,12 @@ impl Balloon {
         };
         self.host.exchange(&pfns[..1], &pfns[1..]);
         drop(host);
-        // SAFETY: per the function's contract.
-        let ret = unsafe { compat::balloon_migrated(self.dev_info.0.get(), new, old) };
+        // SAFETY: per the function's contract: `old` is an offline page of the balloon,
+        // whose place `new` takes.
+        let ret = unsafe {
+            offline_page::move_managed_count(new, old);
+            compat::balloon_migrated(self.dev_info.0.get(), new, old)
+        };
         self.account(&self.stats.migrated_total, &self.stats.migrate_ns, 1, start);
         ret
     }

@@ -14,7 +14,6 @@ mod linux;
 
 pub(crate) use linux::{
     balloon_isolated, balloon_migrated, page_reporting_prepare, set_virtio_shutdown, user_slice,
-    CORE_COUNTS_MOVABLE,
 };
 
 /// Measures elapsed time on the monotonic clock.
@@ -48,9 +47,10 @@ impl Reclaim {
     }
 }
 
-/// Initialises the balloon device `b`, whose migrations go to `migratepage`,
-/// and tells the balloon core whether it moves the managed page count
-/// ([`CORE_COUNTS_MOVABLE`]).
+/// Initialises the balloon device `b`, whose migrations go to `migratepage`.
+/// The balloon core leaves the managed page count alone (7.3's
+/// `adjust_managed_page_count` stays false): [`crate::offline_page`] moves it
+/// on both kernels, once per run of pages rather than per page.
 ///
 /// # Safety
 ///
@@ -63,6 +63,5 @@ pub(crate) unsafe fn balloon_init(
     unsafe {
         bindings::ob_balloon_devinfo_init(b);
         (*b).migratepage = Some(migratepage);
-        linux::set_core_accounting(b);
     }
 }

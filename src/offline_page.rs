@@ -49,15 +49,13 @@
 //! # Accounting
 //!
 //! Every page handed out is out of its zone's managed pages (MemTotal drops
-//! by 4 KiB) until it is freed. Who moves the count depends on the kernel
-//! ([`compat::CORE_COUNTS_MOVABLE`]): on 6.12 these helpers do for every page
-//! and the balloon's `migratepage` moves it between zones; on 7.x the balloon
-//! core does for movable pages, when they enter and leave its list and when
-//! they migrate, so a movable page is out of the count exactly while it is
-//! in the balloon, and these helpers count only frozen pages.
+//! by 4 KiB) until it is freed. These helpers move the count on both kernels,
+//! once per run of pages in one zone, and [`move_managed_count`] moves a
+//! migrated page's share between zones. 7.3's balloon core could do it for
+//! movable pages, but per page, with two atomic operations each way: the
+//! balloon leaves that off (see [`crate::compat::balloon_init`]).
 
 use crate::bindings;
-use crate::compat;
 use core::ops::Range;
 use core::ptr::NonNull;
 use kernel::prelude::*;
@@ -275,12 +273,8 @@ impl Fresh for FreshBlock {
         let nr = 1usize << self.order;
         let (head, model) = (self.head, self.model);
         core::mem::forget(self);
-        if counts_here(model) {
-            // SAFETY: the block is ours; the memory map of a buddy block is contiguous.
-            unsafe {
-                bindings::adjust_managed_page_count(head.as_ptr(), -(nr as kernel::ffi::c_long))
-            };
-        }
+        // SAFETY: the block is ours; the memory map of a buddy block is contiguous.
+        unsafe { bindings::adjust_managed_page_count(head.as_ptr(), -(nr as kernel::ffi::c_long)) };
         for i in 0..nr {
             // SAFETY: `i < nr`, inside the block's memory map.
             let page = unsafe { NonNull::new_unchecked(head.as_ptr().add(i)) };
@@ -396,26 +390,23 @@ impl Fresh for FreshPages<'_> {
 
     fn take(mut self, mut f: impl FnMut(OfflinePage)) {
         let model = self.model;
-        if counts_here(model) {
-            // Once per run of pages in one zone, while every page is still ours.
-            let pages = &self.room.0[..self.n];
-            let mut first = 0;
-            while first < pages.len() {
-                let mut end = first + 1;
-                while end < pages.len() {
-                    // SAFETY: fresh pages of ours (type invariant).
-                    let same_zone =
-                        unsafe { bindings::ob_page_same_zone(pages[first], pages[end]) };
-                    if !same_zone {
-                        break;
-                    }
-                    end += 1;
+        // Once per run of pages in one zone, while every page is still ours.
+        let pages = &self.room.0[..self.n];
+        let mut first = 0;
+        while first < pages.len() {
+            let mut end = first + 1;
+            while end < pages.len() {
+                // SAFETY: fresh pages of ours (type invariant).
+                let same_zone = unsafe { bindings::ob_page_same_zone(pages[first], pages[end]) };
+                if !same_zone {
+                    break;
                 }
-                let n = (end - first) as kernel::ffi::c_long;
-                // SAFETY: the pages of the run are ours and in `pages[first]`'s zone.
-                unsafe { bindings::adjust_managed_page_count(pages[first], -n) };
-                first = end;
+                end += 1;
             }
+            let n = (end - first) as kernel::ffi::c_long;
+            // SAFETY: the pages of the run are ours and in `pages[first]`'s zone.
+            unsafe { bindings::adjust_managed_page_count(pages[first], -n) };
+            first = end;
         }
         for i in 0..self.n {
             let p = core::mem::take(&mut self.room.0[i]);
@@ -491,8 +482,8 @@ pub(crate) struct PageFreer {
 impl PageFreer {
     /// Frees `page`, or holds it back as the first of a new run.
     pub(crate) fn free(&mut self, page: OfflinePage) {
-        if !counts_here(page.model) || page.is_never_onlined() {
-            // Nothing to count here, or onlining counts it.
+        if page.is_never_onlined() {
+            // Onlining counts it.
             free_offline_page(page);
             return;
         }
@@ -538,7 +529,7 @@ impl Drop for PageFreer {
 }
 
 /// Frees `page`, owned in `model`, putting it back in the managed page count
-/// with `count` (unless the balloon core does, or onlining does); the common
+/// with `count` (unless onlining does); the common
 /// path of [`free_offline_page`], `Drop` and [`PageFreer`].
 fn free_page(page: NonNull<bindings::page>, model: RefModel, count: bool) {
     let p = page.as_ptr();
@@ -563,10 +554,10 @@ fn free_page(page: NonNull<bindings::page>, model: RefModel, count: bool) {
         // SAFETY: the page is ours with a frozen refcount; give it the buddy's 1 back.
         unsafe { bindings::ob_page_ref_unfreeze(p, 1) };
     }
-    // SAFETY: we own `p` with refcount 1: it goes back to the managed count (unless the
-    // balloon core put it back when it left its list) and to the buddy allocator.
+    // SAFETY: we own `p` with refcount 1: it goes back to the managed count (if the
+    // caller has not counted it) and to the buddy allocator.
     unsafe {
-        if count && counts_here(model) {
+        if count {
             bindings::adjust_managed_page_count(p, 1);
         }
         bindings::ob_free_offline_page(p);
@@ -704,9 +695,7 @@ impl Drop for OfflineBlock {
                     bindings::ob_clear_page_skippable(head);
                     bindings::ob_page_ref_unfreeze(head, 1);
                 }
-                if counts_here(self.model) {
-                    bindings::adjust_managed_page_count(head, nr);
-                }
+                bindings::adjust_managed_page_count(head, nr);
                 bindings::ob_free_offline_block(head, BLOCK_ORDER);
             }
             return;
@@ -723,17 +712,27 @@ impl Drop for OfflineBlock {
             // refcount of 1 back and goes back on its own.
             unsafe {
                 bindings::ob_page_ref_unfreeze(p, 1);
-                if counts_here(self.model) {
-                    bindings::adjust_managed_page_count(p, 1);
-                }
+                bindings::adjust_managed_page_count(p, 1);
                 bindings::ob_free_page(p);
             }
         }
     }
 }
 
-/// Whether these helpers move pages of `model` in and out of the managed page
-/// count, rather than the balloon core; see [Accounting](self#accounting).
-fn counts_here(model: RefModel) -> bool {
-    model == RefModel::Frozen || !compat::CORE_COUNTS_MOVABLE
+/// Moves the managed page count of a balloon page migrated from `old` to
+/// `new` to `new`'s zone, if that is another one: `new` leaves the count and
+/// `old`, about to be freed by the migration core, comes back.
+///
+/// # Safety
+///
+/// `old` is an offline page of ours, out of the managed count, whose place
+/// `new` (a valid page) takes.
+pub(crate) unsafe fn move_managed_count(new: *mut bindings::page, old: *mut bindings::page) {
+    // SAFETY: both pages are valid per the function's contract; the counts are atomic.
+    unsafe {
+        if !bindings::ob_page_same_zone(new, old) {
+            bindings::adjust_managed_page_count(old, 1);
+            bindings::adjust_managed_page_count(new, -1);
+        }
+    }
 }

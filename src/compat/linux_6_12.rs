@@ -30,17 +30,6 @@ pub(crate) fn user_slice(buf: *const kernel::ffi::c_char, len: usize) -> UserSli
     UserSlice::new(buf as usize, len)
 }
 
-/// Whether the balloon core moves movable pages in and out of the managed
-/// page count: in 6.12 the driver does (here: [`crate::offline_page`]).
-pub(crate) const CORE_COUNTS_MOVABLE: bool = false;
-
-/// Nothing to tell the balloon core: it has no `adjust_managed_page_count`.
-///
-/// # Safety
-///
-/// None needed; `unsafe` as on the other kernels.
-pub(super) unsafe fn set_core_accounting(_b: *mut bindings::balloon_dev_info) {}
-
 /// Pages of `b` isolated by migrations in progress.
 ///
 /// # Safety
@@ -74,10 +63,6 @@ pub(crate) unsafe fn balloon_migrated(
     // SAFETY: per the function's contract; the list and `isolated_pages` under `pages_lock`.
     unsafe {
         bindings::ob_get_page(new);
-        if !bindings::ob_page_same_zone(new, old) {
-            bindings::adjust_managed_page_count(old, 1);
-            bindings::adjust_managed_page_count(new, -1);
-        }
         let flags = bindings::ob_spin_lock_irqsave(&raw mut (*b).pages_lock);
         bindings::ob_balloon_page_insert(b, new);
         (*b).isolated_pages -= 1;

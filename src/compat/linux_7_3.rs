@@ -3,13 +3,13 @@
 //! [`super`] for Linux 7.3 (C side: `linux_7_3.h`).
 //!
 //! The balloon core (`mm/balloon.c`, since 7.0) guards every device's list
-//! with one global `balloon_pages_lock` that drivers never see, moves pages in
-//! and out of the managed page count itself when told to
-//! (`adjust_managed_page_count`), and does all of a migration but talking to
-//! the host: after `migratepage` returns 0 it takes the reference on the new
-//! page, inserts it, counts `BALLOON_MIGRATE`, fixes up the managed page count
-//! across zones and releases the old page. PageOffline stays set until the
-//! page is freed.
+//! with one global `balloon_pages_lock` that drivers never see, and does all
+//! of a migration but talking to the host: after `migratepage` returns 0 it
+//! takes the reference on the new page, inserts it, counts `BALLOON_MIGRATE`
+//! and releases the old page. It could also move pages in and out of the
+//! managed page count, per page (`adjust_managed_page_count`); the balloon
+//! leaves that off and counts per run of pages, as on 6.12. PageOffline stays
+//! set until the page is freed.
 
 use super::Reclaim;
 use crate::bindings;
@@ -30,20 +30,6 @@ pub(super) fn ns_since(start: &Instant) -> u64 {
 /// The user memory of a `write` call.
 pub(crate) fn user_slice(buf: *const kernel::ffi::c_char, len: usize) -> UserSlice {
     UserSlice::new(UserPtr::from_addr(buf as usize), len)
-}
-
-/// Whether the balloon core moves movable pages in and out of the managed
-/// page count: in 7.3 it does, on enqueue, dequeue and migration.
-pub(crate) const CORE_COUNTS_MOVABLE: bool = true;
-
-/// Tells the balloon core of `b` to move the managed page count, once.
-///
-/// # Safety
-///
-/// `b` points to a pinned `balloon_dev_info` that nobody else uses yet.
-pub(super) unsafe fn set_core_accounting(b: *mut bindings::balloon_dev_info) {
-    // SAFETY: per the function's contract.
-    unsafe { (*b).adjust_managed_page_count = CORE_COUNTS_MOVABLE };
 }
 
 /// Pages of `b` isolated by migrations in progress.
