@@ -38,10 +38,37 @@ drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 # balloon MIB: the host sets the guest to MIB and waits; prints the nanoseconds.
 balloon() { host balloon-wait "$1" 300 || { echo "host balloon-wait $1 failed" >&2; exit 1; }; }
 
-# host_round NAME: one host-driven inflation to KEEP_MIB and deflation back.
+# settle: wait until free page reporting has caught up before a timed step.
+# The guest reports free 2 MiB blocks 2 s after memory is freed (a deflation,
+# an onlined block) and QEMU discards what it gets; settled, every round
+# starts from the same host state (all free memory reported, none in flight)
+# and no reporting competes with the measured work. Done when QEMU's RSS
+# moved by less than 1 MiB in half a second, 10 s at most.
+settle() {
+	sleep 2.5
+	set -- $(host host-mem)
+	i=0
+	while [ $i -lt 15 ]; do
+		sleep 0.5
+		prev=$1
+		set -- $(host host-mem)
+		[ $((prev - $1)) -lt 1024 ] && [ $(($1 - prev)) -lt 1024 ] && return 0
+		i=$((i + 1))
+	done
+}
+
+# host_round NAME: HOST_CYCLES host-driven inflations to KEEP_MIB, each
+# followed by the deflation back (single runs spread by +-30% here: two per
+# round halve the rounds needed for a steady median).
+HOST_CYCLES=2
 host_round() {
-	out "$1.inflate_ns $(balloon $KEEP_MIB)"
-	out "$1.deflate_ns $(balloon "$GUEST_MIB")"
+	c=0
+	while [ $c -lt $HOST_CYCLES ]; do
+		settle
+		out "$1.inflate_ns $(balloon $KEEP_MIB)"
+		out "$1.deflate_ns $(balloon "$GUEST_MIB")"
+		c=$((c + 1))
+	done
 }
 
 # migration NAME: the cost of migrating balloon pages, the same way for
@@ -60,6 +87,7 @@ migration() {
 	done | sort -rn > /tmp/blocks
 	m0=$(vmstat balloon_migrate) a0=$(vmstat pgmigrate_success) ns=0 n=0
 	[ "$1" = c ] || h0=$(stat migrate_ns_total)
+	settle
 	while read -r _ b && [ $n -lt $MIGRATE_BLOCKS ]; do
 		t0=$(now_ns)
 		timeout 60 sh -c "echo offline > $MEM/memory$b/state" 2>/dev/null || continue
@@ -115,6 +143,7 @@ fi
 
 out "pages $PAGES"
 out "rounds $ROUNDS"
+out "host_cycles $HOST_CYCLES"
 out "sim_rounds $SIM_ROUNDS"
 out "guest_mib $GUEST_MIB"
 
@@ -149,8 +178,7 @@ hostmem normal.c $C_KO
 echo "== host-driven: batch size sweep (single pages, as the C driver)"
 for b in 256 1024 4096 16384; do
 	insmod $KO batch=$b order=0
-	r=0
-	while [ $r -lt 3 ]; do host_round "batch$b"; r=$((r + 1)); done
+	host_round "batch$b"
 	rmmod offline_balloon
 done
 

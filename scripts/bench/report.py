@@ -38,6 +38,7 @@ class Report:
         self.pages = self.one("pages")
         self.mib = self.pages / 256
         self.rounds = self.one("rounds")
+        self.cycles = self.one("host_cycles")
 
     def one(self, key):
         return self.v[key][0]
@@ -64,12 +65,12 @@ def main():
     if v.get("done") != [1]:
         sys.exit("benchmark did not finish: see the console log")
     r = {"setup": dict(a.split("=", 1) for a in args if "=" in a),
-         "pages": rep.pages, "mib": rep.mib, "rounds": rep.rounds,
+         "pages": rep.pages, "mib": rep.mib, "rounds": rep.rounds, "host_cycles_per_round": rep.cycles,
          "simulate_rounds": rep.one("sim_rounds"), "guest_mib": rep.one("guest_mib")}
 
     host = {}
     for who in ("ours", "c", "order0"):
-        host[who] = {op: rep.mib_per_s(f"{who}.{op}_ns") for op in ("inflate", "deflate")}
+        host[who] = {op: rep.mib_per_s(f"{who}.{op}_ns", rep.rounds * rep.cycles) for op in ("inflate", "deflate")}
     r["host_driven_mib_per_s"] = {who: {op: spread(xs) for op, xs in d.items()} for who, d in host.items()}
     r["ratio"] = {}
     for who in ("ours", "order0"):
@@ -106,7 +107,7 @@ def main():
     r["ours_static_kb"] = rep.one("ours.mem0_kb") - rep.one("base_mem_kb")
     r["ours_module_kb"] = rep.one("ours.module_kb")
     r["batch_sweep_mib_per_s"] = {
-        b: {op: spread(rep.mib_per_s(f"batch{b}.{op}_ns", 3)) for op in ("inflate", "deflate")}
+        b: {op: spread(rep.mib_per_s(f"batch{b}.{op}_ns", rep.cycles)) for op in ("inflate", "deflate")}
         for b in (256, 1024, 4096, 16384)}
 
     g = {k: rep.per_round(f"{k}_ns_per_page", rep.one("sim_rounds")) for k in
@@ -182,7 +183,8 @@ def host_memory(rep, backing, drivers):
 def print_table(r):
     s = r["setup"]
     print(f"\nBenchmark: Linux {s.get('kernel', '?')} ({s.get('variant', '?')} kernel), "
-          f"{r['mib']:.0f} MiB ballooned of a {r['guest_mib']} MiB guest, {r['rounds']} interleaved rounds, "
+          f"{r['mib']:.0f} MiB ballooned of a {r['guest_mib']} MiB guest, {r['rounds']} interleaved rounds "
+          f"({r['host_cycles_per_round']} host-driven runs each), "
           f"QEMU {s.get('qemu', '?')} TCG on {s.get('cpu', '?')}")
     print("median [min-max]; ratios are ours / C, round by round")
     h, q = r["host_driven_mib_per_s"], r["ratio"]
@@ -214,7 +216,7 @@ def print_table(r):
         print(f"  {op}: ours (order 9) {b['ours_host_driven']} = {b['ours_guest_side']} + {b['ours_outside_guest']}; "
               f"C {b['c_host_driven']} = {b['c_plain_allocator']} (plain allocator) + {b['c_outside_guest']}; "
               f"ratio bound with a free guest side: {b['max_ratio_with_a_free_guest_side']}x")
-    print("\nbatch sweep (ours, order 0, host-driven, 3 rounds): MiB/s inflate / deflate")
+    print(f"\nbatch sweep (ours, order 0, host-driven, {r['host_cycles_per_round']} runs): MiB/s inflate / deflate")
     for n, x in r["batch_sweep_mib_per_s"].items():
         print(f"  batch {n:6}: {fmt(x['inflate'])} / {fmt(x['deflate'])}")
     g = r["guest_side_ns_per_page"]
