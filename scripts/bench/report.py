@@ -4,9 +4,11 @@
 every per-round figure and of every ratio, taken round by round.
 Usage: report.py JSON_OUT CONSOLE_LOG... [KEY=VALUE...]: the figures of every
 log are merged; the KEY=VALUE pairs (kernel, QEMU version...) go into the
-JSON's "setup"."""
+JSON's "setup". If JSON_OUT exists, the previous run's, every ratio is
+compared with it before it is replaced."""
 
 import json
+import os
 import statistics
 import sys
 
@@ -162,8 +164,11 @@ def main():
     r["host_memory"] = {"normal": host_memory(rep, "normal", ("ours", "c"))}
     if v.get("done_hugetlb") == [1]:
         r["host_memory"]["hugetlb"] = host_memory(rep, "hugetlb", ("ours", "order0", "c"))
+    previous = json.load(open(json_out)) if os.path.exists(json_out) else None
     json.dump(r, open(json_out, "w"), indent=2)
     print_table(r)
+    if previous and previous.get("ratio", {}).keys() == r["ratio"].keys():
+        print_stability(previous["ratio"], r["ratio"])
     print(f"\nJSON: {json_out}")
 
 
@@ -178,6 +183,18 @@ def host_memory(rep, backing, drivers):
         out[who] = {"ballooned_mib": ballooned_kb // 1024, "host_mib_back": back_kb // 1024,
                     "share": round(back_kb / ballooned_kb, 3)}
     return out
+
+
+def print_stability(before, now):
+    """How far each ratio's median moved from the previous run's."""
+    print("\nagainst the previous run (median ratios; the goal: within 10%)")
+    within = 0
+    for key, x in now.items():
+        a, b = before[key]["median"], x["median"]
+        moved = abs(a - b) / min(a, b) * 100
+        within += moved <= 10
+        print(f"  {key:40} {a:6.2f} -> {b:6.2f} {moved:5.1f}%{'' if moved <= 10 else '  over 10%'}")
+    print(f"  {within} of {len(now)} within 10%")
 
 
 def print_table(r):
