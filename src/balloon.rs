@@ -738,8 +738,9 @@ impl Balloon {
     }
 
     /// Balloon migration moves the inflated page `old` to `new`: tell the
-    /// host, then let the kernel's balloon core put `new` in `old`'s place
-    /// (on 6.12 the driver does part of that: see [`compat::balloon_migrated`]).
+    /// host, move the managed page count if the zone changes, then let the
+    /// kernel's balloon core put `new` in `old`'s place (on 6.12 the driver
+    /// does part of that: see [`compat::balloon_migrated`]).
     ///
     /// # Safety
     ///
@@ -761,12 +762,10 @@ impl Balloon {
         };
         self.host.exchange(&pfns[..1], &pfns[1..]);
         drop(host);
-        // SAFETY: per the function's contract: `old` is an offline page of the balloon,
-        // whose place `new` takes.
-        let ret = unsafe {
-            offline_page::move_managed_count(new, old);
-            compat::balloon_migrated(self.dev_info.0.get(), new, old)
-        };
+        // SAFETY: `old` is an offline page of the balloon, `new` takes its place (contract).
+        unsafe { offline_page::move_managed_count(new, old) };
+        // SAFETY: per the function's contract.
+        let ret = unsafe { compat::balloon_migrated(self.dev_info.0.get(), new, old) };
         self.account(&self.stats.migrated_total, &self.stats.migrate_ns, 1, start);
         ret
     }

@@ -52,8 +52,9 @@
 //! by 4 KiB) until it is freed. These helpers move the count on both kernels,
 //! once per run of pages in one zone, and [`move_managed_count`] moves a
 //! migrated page's share between zones. 7.3's balloon core could do it for
-//! movable pages, but per page, with two atomic operations each way: the
-//! balloon leaves that off (see [`crate::compat::balloon_init`]).
+//! movable pages, but per page, and on 7.3 every change of the count also
+//! recomputes every zone's lowmem reserve: the balloon leaves that off (see
+//! [`crate::compat::balloon_init`]).
 
 use crate::bindings;
 use core::ops::Range;
@@ -75,8 +76,7 @@ pub(crate) enum RefModel {
 /// # Invariants
 ///
 /// `page` points to an order-0 page that nobody else owns. It is PageOffline,
-/// out of the managed page count (or counted by the balloon core, see
-/// [Accounting](self#accounting)), and its refcount is 1 for
+/// out of the managed page count (see [Accounting](self#accounting)), and its refcount is 1 for
 /// [`RefModel::Movable`] or frozen at 0 for [`RefModel::Frozen`] (then it is
 /// also skippable). Only a frozen page may be never-onlined: then it was
 /// never in the buddy allocator, nor in the managed page count.
@@ -240,8 +240,8 @@ pub(crate) trait Fresh {
     fn for_each_pfn(&self, f: impl FnMut(u64));
 
     /// Makes every page an offline page of the allocation's model, passes it
-    /// to `f`, and takes it out of the managed page count (unless the balloon
-    /// core does: see [Accounting](self#accounting)).
+    /// to `f`, and takes it out of the managed page count (see
+    /// [Accounting](self#accounting)).
     fn take(self, f: impl FnMut(OfflinePage));
 }
 
@@ -728,7 +728,7 @@ impl Drop for OfflineBlock {
 /// `old` is an offline page of ours, out of the managed count, whose place
 /// `new` (a valid page) takes.
 pub(crate) unsafe fn move_managed_count(new: *mut bindings::page, old: *mut bindings::page) {
-    // SAFETY: both pages are valid per the function's contract; the counts are atomic.
+    // SAFETY: valid pages (contract); `adjust_managed_page_count` works in any context.
     unsafe {
         if !bindings::ob_page_same_zone(new, old) {
             bindings::adjust_managed_page_count(old, 1);

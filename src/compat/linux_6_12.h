@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Linux 6.12: balloon compaction (mm/balloon_compaction.c) with a per-device
- * pages_lock; the driver's migratepage inserts the new page, fixes up the
- * managed page count and finalizes the old page itself.
+ * pages_lock; the driver's migratepage inserts the new page and finalizes
+ * the old page itself.
  */
 #ifndef OFFLINE_BALLOON_LINUX_6_12_H
 #define OFFLINE_BALLOON_LINUX_6_12_H

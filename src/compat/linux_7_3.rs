@@ -7,8 +7,9 @@
 //! of a migration but talking to the host: after `migratepage` returns 0 it
 //! takes the reference on the new page, inserts it, counts `BALLOON_MIGRATE`
 //! and releases the old page. It could also move pages in and out of the
-//! managed page count, per page (`adjust_managed_page_count`); the balloon
-//! leaves that off and counts per run of pages, as on 6.12. PageOffline stays
+//! managed page count, per page (`adjust_managed_page_count`, which on 7.3
+//! also recomputes every zone's lowmem reserve); the balloon leaves that
+//! off and counts per run of pages, as on 6.12. PageOffline stays
 //! set until the page is freed.
 
 use super::Reclaim;

@@ -6,8 +6,8 @@
 //! - `MUST_TELL_HOST`: deflated pages are always reported before they are
 //!   freed (whether or not the host asks).
 //! - `STATS_VQ`: memory statistics on request ([`super::stats`]).
-//! - `DEFLATE_ON_OOM`: the OOM notifier deflates; without it inflated pages
-//!   leave the managed page count.
+//! - `DEFLATE_ON_OOM`: the OOM notifier deflates (inflated pages leave the
+//!   managed page count either way).
 //! - `FREE_PAGE_HINT`: free page hinting for live migration ([`super::hinting`]).
 //! - `PAGE_POISON`: the host learns the value free pages hold
 //!   ([`write_poison_value`]); offered only when pages are poisoned or
