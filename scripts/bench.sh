@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # make bench: for every supported kernel (or only $KERNEL), build the module
 # against that kernel's performance build (KERNEL_VARIANT, perf by default:
-# scripts/kernel-perf.config) and boot two guests that run
-# scripts/bench/guest-bench.sh: the main benchmark, then host memory given
-# back by a guest whose RAM is 2 MiB hugetlb pages (the host's hugetlb pool
-# is grown for it and shrunk back). Prints the table and writes the JSON
+# scripts/kernel-perf.config) and boot guests that run
+# scripts/bench/guest-bench.sh: the main benchmark in OB_BENCH_BOOTS guests
+# (1) of OB_BENCH_ROUNDS rounds each (15), merged (some figures move from one
+# boot to the next and not within one: several boots average that); then host
+# memory given back by a guest whose RAM is 2 MiB hugetlb pages (the host's
+# hugetlb pool is grown for it and shrunk back). Prints the table and writes the JSON
 # (bench-<variant>.json in the kernel's log directory; OB_BENCH_JSON sets the
 # path when one kernel is benchmarked).
 set -euo pipefail
@@ -22,6 +24,8 @@ fi
 # for the host's polling and the machine's noise to matter little.
 export OB_MEM=${OB_MEM:-2048}
 mem=$OB_MEM
+boots=${OB_BENCH_BOOTS:-1}
+rounds=${OB_BENCH_ROUNDS:-15}
 qemu=$(qemu-system-x86_64 --version | awk 'NR == 1 { print $4 }')
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 
@@ -46,8 +50,14 @@ for k in "${kernels[@]}"; do
 	log_dir=$CACHE/logs/linux-$k
 	json=${OB_BENCH_JSON:-$log_dir/bench-$KERNEL_VARIANT.json}
 	release=$(cat "$(KERNEL=$k "$ROOT/scripts/print-kdir.sh")/include/config/kernel.release")
-	KERNEL=$k OB_LOG_DIR=$log_dir OB_TIMEOUT=${OB_TIMEOUT:-3000} "$ROOT/scripts/run-guest.sh" bench
-	logs=("$log_dir/guest-bench.log")
+	logs=()
+	for b in $(seq "$boots"); do
+		info "bench: Linux $k, guest $b of $boots"
+		mkdir -p "$log_dir/boot$b"
+		KERNEL=$k OB_LOG_DIR=$log_dir/boot$b OB_TIMEOUT=${OB_TIMEOUT:-3000} \
+			OB_APPEND="${OB_APPEND:-} OB_BENCH_BOOT=$b OB_BENCH_ROUNDS=$rounds" "$ROOT/scripts/run-guest.sh" bench
+		logs+=("$log_dir/boot$b/guest-bench.log")
+	done
 	if pool=$(hugetlb_reserve); then
 		info "bench: Linux $k, guest RAM in 2 MiB hugetlb pages"
 		mkdir -p "$log_dir/hugetlb"

@@ -39,7 +39,10 @@ class Report:
         self.v = values
         self.pages = self.one("pages")
         self.mib = self.pages / 256
-        self.rounds = self.one("rounds")
+        # Rounds are spread over guest boots, one log each.
+        self.boots = len(self.v["rounds"])
+        self.rounds = sum(self.v["rounds"])
+        self.sim_rounds = sum(self.v["sim_rounds"])
         self.cycles = self.one("host_cycles")
 
     def one(self, key):
@@ -64,11 +67,11 @@ def main():
     json_out, args = sys.argv[1], sys.argv[2:]
     rep = Report(parse([a for a in args if "=" not in a]))
     v = rep.v
-    if v.get("done") != [1]:
-        sys.exit("benchmark did not finish: see the console log")
+    if v.get("done") != [1] * rep.boots:
+        sys.exit("benchmark did not finish: see the console logs")
     r = {"setup": dict(a.split("=", 1) for a in args if "=" in a),
          "pages": rep.pages, "mib": rep.mib, "rounds": rep.rounds, "host_cycles_per_round": rep.cycles,
-         "simulate_rounds": rep.one("sim_rounds"), "guest_mib": rep.one("guest_mib")}
+         "simulate_rounds": rep.sim_rounds, "guest_boots": rep.boots, "guest_mib": rep.one("guest_mib")}
 
     host = {}
     for who in ("ours", "c", "order0"):
@@ -112,7 +115,7 @@ def main():
         b: {op: spread(rep.mib_per_s(f"batch{b}.{op}_ns", rep.cycles)) for op in ("inflate", "deflate")}
         for b in (256, 1024, 4096, 16384)}
 
-    g = {k: rep.per_round(f"{k}_ns_per_page", rep.one("sim_rounds")) for k in
+    g = {k: rep.per_round(f"{k}_ns_per_page", rep.sim_rounds) for k in
          ("floor.alloc", "floor.free", "sim.inflate", "sim.deflate", "sim.core")}
     floor = [a + f for a, f in zip(g["floor.alloc"], g["floor.free"])]
     sim = [i + d for i, d in zip(g["sim.inflate"], g["sim.deflate"])]
@@ -200,7 +203,8 @@ def print_stability(before, now):
 def print_table(r):
     s = r["setup"]
     print(f"\nBenchmark: Linux {s.get('kernel', '?')} ({s.get('variant', '?')} kernel), "
-          f"{r['mib']:.0f} MiB ballooned of a {r['guest_mib']} MiB guest, {r['rounds']} interleaved rounds "
+          f"{r['mib']:.0f} MiB ballooned of a {r['guest_mib']} MiB guest, "
+          f"{r['rounds']} interleaved rounds over {r['guest_boots']} guest boots "
           f"({r['host_cycles_per_round']} host-driven runs each), "
           f"QEMU {s.get('qemu', '?')} TCG on {s.get('cpu', '?')}")
     print("median [min-max]; ratios are ours / C, round by round")
