@@ -574,8 +574,8 @@ const _: () = assert!(BLOCK_ORDER <= bindings::OB_MAX_PAGE_ORDER);
 /// Offline pages of one naturally aligned block of [`BLOCK_PAGES`] on their
 /// way back to the buddy allocator: the proposal's `free_offline_pages()` of
 /// an order. [`OfflineBlock::add`] takes the block's pages in PFN order;
-/// dropping the value frees what it took, the whole block in one buddy free
-/// (and one managed page count update) when it took every page, or page by
+/// dropping the value frees what it took with one managed page count update,
+/// the whole block in one buddy free when it took every page, or page by
 /// page otherwise.
 ///
 /// # Invariants
@@ -685,8 +685,13 @@ impl OfflineBlock {
 impl Drop for OfflineBlock {
     fn drop(&mut self) {
         let head = self.head.as_ptr();
+        if self.taken > 0 {
+            // Once for all the pages taken, whole block or not.
+            // SAFETY: the taken pages are offline pages of ours, out of the managed count,
+            // all in the block's one zone (type invariant).
+            unsafe { bindings::adjust_managed_page_count(head, self.taken as kernel::ffi::c_long) };
+        }
         if self.is_whole() {
-            let nr = BLOCK_PAGES as kernel::ffi::c_long;
             // SAFETY: the whole block is ours: the head an offline page of `model`,
             // every other page prepared for a free of the block's order (type
             // invariant). The head gets the buddy's refcount of 1 back.
@@ -695,7 +700,6 @@ impl Drop for OfflineBlock {
                     bindings::ob_clear_page_skippable(head);
                     bindings::ob_page_ref_unfreeze(head, 1);
                 }
-                bindings::adjust_managed_page_count(head, nr);
                 bindings::ob_free_offline_block(head, BLOCK_ORDER);
             }
             return;
@@ -704,7 +708,8 @@ impl Drop for OfflineBlock {
             // SAFETY: `i < taken`, inside the block's memory map.
             let page = unsafe { NonNull::new_unchecked(head.add(i)) };
             if i == 0 {
-                free_page(page, self.model, true);
+                // Counted above (`add` refuses never-onlined pages).
+                free_page(page, self.model, false);
                 continue;
             }
             let p = page.as_ptr();
@@ -712,7 +717,6 @@ impl Drop for OfflineBlock {
             // refcount of 1 back and goes back on its own.
             unsafe {
                 bindings::ob_page_ref_unfreeze(p, 1);
-                bindings::adjust_managed_page_count(p, 1);
                 bindings::ob_free_page(p);
             }
         }
