@@ -5,11 +5,11 @@
 # scripts/kernel-perf.config) and boot guests that run
 # scripts/bench/guest-bench.sh: the main benchmark in OB_BENCH_BOOTS guests
 # (1) of OB_BENCH_ROUNDS rounds each (15), merged (some figures move from one
-# boot to the next and not within one: several boots average that); then host
-# memory given back by a guest whose RAM is 2 MiB hugetlb pages (the host's
-# hugetlb pool is grown for it and shrunk back). Prints the table and writes the JSON
-# (bench-<variant>.json in the kernel's log directory; OB_BENCH_JSON sets the
-# path when one kernel is benchmarked).
+# boot to the next and not within one: several boots average that); then
+# host memory given back by a guest whose RAM is 2 MiB hugetlb pages (the
+# host's hugetlb pool is grown for it and shrunk back). Prints the table and
+# writes the JSON (bench-<variant>.json in the kernel's log directory;
+# OB_BENCH_JSON sets the path when one kernel is benchmarked).
 set -euo pipefail
 selected=${KERNEL:-}
 export KERNEL_VARIANT=${KERNEL_VARIANT:-perf}

@@ -6,8 +6,8 @@
 //! with its own `pages_lock` and leaves most of a migration to the driver:
 //! its `migratepage` takes a reference on the new page, inserts it, counts
 //! `BALLOON_MIGRATE`, and finalizes and releases the old page. It never
-//! moves the managed page count. Dequeueing clears PageOffline, and a page must not be PageOffline
-//! when it is freed.
+//! moves the managed page count. Dequeueing clears PageOffline, and a page
+//! must not be PageOffline when it is freed.
 
 use super::Reclaim;
 use crate::bindings;
@@ -46,8 +46,8 @@ pub(crate) unsafe fn balloon_isolated(b: *mut bindings::balloon_dev_info) -> u64
 
 /// Completes the migration of the isolated page `old` of `b` to `new` once
 /// the host knows: `new` goes on the list with a reference of the balloon's
-/// own; `old` is finalized and the balloon's reference dropped, which leaves it to the
-/// migration core. Returns the value `migratepage` returns.
+/// own; `old` is finalized and the balloon's reference dropped, which leaves
+/// it to the migration core. Returns the value `migratepage` returns.
 ///
 /// # Safety
 ///

@@ -3,7 +3,8 @@
  * Linux 7.3: the balloon core (mm/balloon.c, since 7.0) with one global
  * balloon_pages_lock; it inserts the new page and counts BALLOON_MIGRATE
  * after the driver's migratepage, which only talks to the hypervisor (the
- * driver moves the managed page count itself). PageOffline stays set until the page is freed.
+ * driver moves the managed page count itself). PageOffline stays set until
+ * the page is freed.
  */
 #ifndef OFFLINE_BALLOON_LINUX_7_3_H
 #define OFFLINE_BALLOON_LINUX_7_3_H

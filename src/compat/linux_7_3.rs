@@ -9,8 +9,8 @@
 //! and releases the old page. It could also move pages in and out of the
 //! managed page count, per page (`adjust_managed_page_count`, which on 7.3
 //! also recomputes every zone's lowmem reserve); the balloon leaves that
-//! off and counts per run of pages, as on 6.12. PageOffline stays
-//! set until the page is freed.
+//! off and counts per run of pages, as on 6.12. PageOffline stays set until
+//! the page is freed.
 
 use super::Reclaim;
 use crate::bindings;
