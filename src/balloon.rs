@@ -675,9 +675,9 @@ impl Balloon {
             self.stats
                 .core_list_ns
                 .fetch_add(core.elapsed_ns(), Relaxed);
-            while let Some(page) = list.pop() {
+            list.drain(|page| {
                 let _ = movable.push(page);
-            }
+            });
         }
         let (n_frozen, n_movable) = (frozen.len() as u64, movable.len() as u64);
         let n = n_frozen + n_movable;

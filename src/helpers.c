@@ -66,6 +66,8 @@ void ob_init_list_head(struct list_head *list) { INIT_LIST_HEAD(list); }
 bool ob_list_empty(struct list_head *list) { return list_empty(list); }
 void ob_page_list_push(struct list_head *list, struct page *page) { list_add(&page->lru, list); }
 struct page *ob_page_list_pop(struct list_head *list) { struct page *page = list_first_entry_or_null(list, struct page, lru); if (page) list_del(&page->lru); return page; }
+struct page *ob_page_list_first(struct list_head *list) { return list_first_entry_or_null(list, struct page, lru); }
+struct page *ob_page_list_next(struct list_head *list, struct page *page) { return list_is_last(&page->lru, list) ? NULL : list_next_entry(page, lru); }
 
 struct list_head *ob_page_lru_next(struct page *page) { return READ_ONCE(page->lru.next); }
 struct list_head *ob_page_lru_prev(struct page *page) { return READ_ONCE(page->lru.prev); }

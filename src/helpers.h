@@ -65,6 +65,8 @@ void ob_init_list_head(struct list_head *list);
 bool ob_list_empty(struct list_head *list);
 void ob_page_list_push(struct list_head *list, struct page *page);
 struct page *ob_page_list_pop(struct list_head *list);
+struct page *ob_page_list_first(struct list_head *list);
+struct page *ob_page_list_next(struct list_head *list, struct page *page);
 
 /*
  * What a frozen offline page's struct page holds besides its type, flags and

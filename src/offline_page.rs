@@ -57,6 +57,7 @@
 //! [`crate::compat::balloon_init`]).
 
 use crate::bindings;
+use crate::compat;
 use core::ops::Range;
 use core::ptr::NonNull;
 use kernel::prelude::*;
@@ -93,6 +94,25 @@ impl OfflinePage {
     pub(crate) fn pfn(&self) -> u64 {
         // SAFETY: by the type invariant `page` is a valid page.
         unsafe { bindings::ob_page_to_pfn(self.page.as_ptr()) as u64 }
+    }
+
+    /// The page frame number, given that `prev` is a page of PFN `prev_pfn`:
+    /// when this page is next to it in the memory map within one naturally
+    /// aligned block of [`BLOCK_PAGES`], whose memory map is contiguous (a
+    /// block of at most the buddy's largest order), the PFN follows without
+    /// a call to the memory model; elsewhere (say, across sections without a
+    /// virtual memory map) it is looked up as by [`Self::pfn`].
+    pub(crate) fn pfn_after(&self, prev: *const bindings::page, prev_pfn: u64) -> u64 {
+        let page = self.page.as_ptr().cast_const();
+        // Where `prev` lies in its block.
+        let at = prev_pfn % BLOCK_PAGES as u64;
+        if page == prev.wrapping_add(1) && at != BLOCK_PAGES as u64 - 1 {
+            prev_pfn + 1
+        } else if page == prev.wrapping_sub(1) && at != 0 {
+            prev_pfn - 1
+        } else {
+            self.pfn()
+        }
     }
 
     /// The refcount model of this page.
@@ -173,8 +193,10 @@ impl OfflinePage {
     pub(crate) unsafe fn from_raw(page: NonNull<bindings::page>, model: RefModel) -> Self {
         // INVARIANT: the caller hands back a page this type owned, in the same model.
         // A cleared PageOffline type (6.12's balloon_page_finalize) is set again here.
-        // SAFETY: the caller owns `page` exclusively.
-        unsafe { bindings::ob_set_page_offline(page.as_ptr()) };
+        if compat::DEQUEUE_CLEARS_OFFLINE {
+            // SAFETY: the caller owns `page` exclusively.
+            unsafe { bindings::ob_set_page_offline(page.as_ptr()) };
+        }
         Self { page, model }
     }
 }
@@ -573,7 +595,7 @@ const _: () = assert!(BLOCK_ORDER <= bindings::OB_MAX_PAGE_ORDER);
 
 /// Offline pages of one naturally aligned block of [`BLOCK_PAGES`] on their
 /// way back to the buddy allocator: the proposal's `free_offline_pages()` of
-/// an order. [`OfflineBlock::add`] takes the block's pages in PFN order;
+/// an order. [`OfflineBlock::take_next`] takes the block's pages in PFN order;
 /// dropping the value frees what it took with one managed page count update,
 /// the whole block in one buddy free when it took every page, or page by
 /// page otherwise.
@@ -631,21 +653,31 @@ impl OfflineBlock {
         })
     }
 
-    /// Takes `page`, which must be the block's next page (in PFN order) and
-    /// of the block's model; otherwise, or when a PFN walker holds a
+    /// Takes the block's next page (in PFN order), which the caller hands over
+    /// by its place in the block; gives it back when a PFN walker holds a
     /// speculative reference to it so that its refcount cannot be frozen, or
     /// when it is hardware-poisoned (the buddy keeps such a page out only
-    /// when it is freed alone), gives it back. Then the block will go back
+    /// when it is freed alone) or never-onlined. Then the block will go back
     /// page by page.
-    pub(crate) fn add(&mut self, page: OfflinePage) -> Result<(), OfflinePage> {
-        if self.taken == BLOCK_PAGES
-            || page.model != self.model
-            // SAFETY: `taken < BLOCK_PAGES`, inside the block's memory map.
-            || page.page.as_ptr() != unsafe { self.head.as_ptr().add(self.taken) }
-            // SAFETY: the page is ours; reading a page flag.
-            || unsafe { bindings::ob_page_hwpoison(page.page.as_ptr()) }
-            // A never-onlined page goes back through `generic_online_page()`.
-            || page.is_never_onlined()
+    ///
+    /// # Safety
+    ///
+    /// The block has not taken all its pages, and the caller owns its next
+    /// one, PFN `head + taken`, as an offline page of the block's model (e.g.
+    /// given up by [`OfflinePage::into_raw`]) and gives it up.
+    pub(crate) unsafe fn take_next(&mut self) -> Result<(), OfflinePage> {
+        // INVARIANT: the caller owned the page as an offline page of `model`.
+        let page = OfflinePage {
+            // SAFETY: `taken < BLOCK_PAGES` (contract): inside the block, whose memory
+            // map is contiguous (a block of at most the buddy's largest order).
+            page: unsafe { NonNull::new_unchecked(self.head.as_ptr().add(self.taken)) },
+            model: self.model,
+        };
+        // SAFETY: the page is ours; reading a page flag.
+        if unsafe { bindings::ob_page_hwpoison(page.page.as_ptr()) }
+            // A never-onlined page (only frozen ones can be) goes back through
+            // `generic_online_page()`.
+            || (self.model == RefModel::Frozen && page.is_never_onlined())
         {
             return Err(page);
         }

@@ -11,10 +11,12 @@ use kernel::prelude::*;
 /// # Invariants
 ///
 /// `pfns[..len]` are the distinct PFNs of offline pages of model `model`,
-/// owned by the batch, `never_onlined` of them never-onlined.
+/// owned by the batch, `never_onlined` of them never-onlined; `last` is the
+/// address of the page of `pfns[len - 1]`.
 pub(crate) struct PageBatch {
     pfns: KVec<u64>,
     len: usize,
+    last: usize,
     never_onlined: usize,
     model: RefModel,
 }
@@ -26,6 +28,7 @@ impl PageBatch {
         Ok(Self {
             pfns: KVec::from_elem(0, n, GFP_KERNEL)?,
             len: 0,
+            last: 0,
             never_onlined: 0,
             model,
         })
@@ -57,13 +60,18 @@ impl PageBatch {
         if self.is_full() {
             return Err(page);
         }
-        self.pfns[self.len] = page.pfn();
+        // Pages come in runs of neighbours (a block from the balloon core list or
+        // the frozen set): each PFN follows from the one before.
+        self.pfns[self.len] = match self.len.checked_sub(1) {
+            Some(prev) => page.pfn_after(self.last as *const _, self.pfns[prev]),
+            None => page.pfn(),
+        };
         // Only frozen pages can be never-onlined.
         if self.model == RefModel::Frozen {
             self.never_onlined += usize::from(page.is_never_onlined());
         }
-        let _ = page.into_raw();
-        // INVARIANT: the batch owns the page now, under its PFN.
+        self.last = page.into_raw() as usize;
+        // INVARIANT: the batch owns the page now, under its PFN, the last one.
         self.len += 1;
         Ok(())
     }
@@ -101,16 +109,17 @@ impl PageBatch {
                 continue;
             };
             // In PFN order, as the block takes them.
-            let mut pages = block_pfns.map(page);
-            for next in pages.by_ref() {
-                if let Err(next) = block.add(next) {
+            for pfn in block_pfns.clone() {
+                // SAFETY: the block has taken the pages before `pfn`, the batch owned
+                // the page of `pfn` (type invariant) and hands it over once.
+                if let Err(refused) = unsafe { block.take_next() } {
                     // The block goes back page by page: this one and the rest now,
                     // the ones it took when it drops.
-                    freer.free(next);
+                    freer.free(refused);
+                    (pfn + 1..block_pfns.end).for_each(|pfn| freer.free(page(pfn)));
                     break;
                 }
             }
-            pages.for_each(|next| freer.free(next));
             whole += usize::from(block.is_whole());
         }
         whole

@@ -46,14 +46,27 @@ impl PageList {
         self.len += 1;
     }
 
-    /// Removes the front page.
-    pub(crate) fn pop(&mut self) -> Option<OfflinePage> {
+    /// Hands every page to `f`, front to back, and leaves the list empty. The
+    /// pages stay linked to each other until `f` takes them: the walk reads
+    /// each page's link once and writes none.
+    pub(crate) fn drain(&mut self, mut f: impl FnMut(OfflinePage)) {
+        let head = self.head.get();
         // SAFETY: `head` is an initialised list of pages linked through `lru`.
-        let page = NonNull::new(unsafe { bindings::ob_page_list_pop(self.head.get()) })?;
-        // INVARIANT: one page less is owned by the list.
-        self.len -= 1;
-        // SAFETY: the list owned the page, in model `self.model`, and just gave it up.
-        Some(unsafe { OfflinePage::from_raw(page, self.model) })
+        let mut next = unsafe { bindings::ob_page_list_first(head) };
+        // SAFETY: `head` is pinned; the walk below needs only its address.
+        unsafe { bindings::ob_init_list_head(head) };
+        // INVARIANT: the list is empty; the pages are handed out below.
+        let n = core::mem::replace(&mut self.len, 0);
+        for _ in 0..n {
+            let Some(page) = NonNull::new(next) else {
+                break;
+            };
+            // The last page still links to `head`. Read before `f` owns the page.
+            // SAFETY: `page` is one of the list's pages, which we still own.
+            next = unsafe { bindings::ob_page_list_next(head, page.as_ptr()) };
+            // SAFETY: the list owned the page, in model `self.model`, and gives it up.
+            f(unsafe { OfflinePage::from_raw(page, self.model) });
+        }
     }
 
     /// Moves every page onto the balloon core list of `b_dev_info`,
@@ -96,8 +109,6 @@ impl PageList {
 
 impl Drop for PageList {
     fn drop(&mut self) {
-        while let Some(page) = self.pop() {
-            drop(page);
-        }
+        self.drain(drop);
     }
 }
