@@ -197,6 +197,8 @@ impl OfflinePage {
             // SAFETY: the caller owns `page` exclusively.
             unsafe { bindings::ob_set_page_offline(page.as_ptr()) };
         }
+        // SAFETY: the caller owns `page`; reading its type.
+        debug_assert!(unsafe { bindings::ob_page_offline(page.as_ptr()) });
         Self { page, model }
     }
 }
@@ -740,7 +742,7 @@ impl Drop for OfflineBlock {
             // SAFETY: `i < taken`, inside the block's memory map.
             let page = unsafe { NonNull::new_unchecked(head.add(i)) };
             if i == 0 {
-                // Counted above (`add` refuses never-onlined pages).
+                // Counted above (`take_next` refuses never-onlined pages).
                 free_page(page, self.model, false);
                 continue;
             }

@@ -47,8 +47,10 @@ impl PageList {
     }
 
     /// Hands every page to `f`, front to back, and leaves the list empty. The
-    /// pages stay linked to each other until `f` takes them: the walk reads
-    /// each page's link once and writes none.
+    /// walk reads each page's link once and writes none: the pages keep their
+    /// stale links, which whoever frees them overwrites (the buddy's lists;
+    /// [`OfflineBlock`](crate::offline_page::OfflineBlock) for the tail pages
+    /// of a block, which the buddy leaves alone).
     pub(crate) fn drain(&mut self, mut f: impl FnMut(OfflinePage)) {
         let head = self.head.get();
         // SAFETY: `head` is an initialised list of pages linked through `lru`.
@@ -67,6 +69,7 @@ impl PageList {
             // SAFETY: the list owned the page, in model `self.model`, and gives it up.
             f(unsafe { OfflinePage::from_raw(page, self.model) });
         }
+        debug_assert!(next.is_null(), "a list longer than its count");
     }
 
     /// Moves every page onto the balloon core list of `b_dev_info`,

@@ -20,7 +20,8 @@ void ob_free_offline_page(struct page *page);
 /*
  * Freeing a block of order > 0 checks its tail pages as they are (no page
  * type, mapping NULL; a dequeued balloon page keeps PAGE_MAPPING_MOVABLE) and
- * cleans up only the head.
+ * cleans up only the head. A tail page's lru, which the buddy leaves as it
+ * is, is reset too: no link to the balloon list it came from survives.
  */
 void ob_offline_block_tail_prepare(struct page *page);
 void ob_free_offline_block(struct page *head, unsigned int order);

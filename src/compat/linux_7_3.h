@@ -18,7 +18,8 @@ void ob_free_offline_page(struct page *page);
  * Freeing a block of order > 0 resets the head's page type only: a tail page
  * loses its type first (it has no reference left by then, so no migration
  * can find it; the head keeps its type, which must stay while a movable_ops
- * page can be referenced).
+ * page can be referenced). Its lru, which the buddy leaves as it is in a
+ * tail page, is reset: no link to the balloon list it came from survives.
  */
 void ob_offline_block_tail_prepare(struct page *page);
 void ob_free_offline_block(struct page *head, unsigned int order);
