@@ -117,12 +117,14 @@ ob_wait_stat() {
 	done
 }
 
-# ob_wait_full PAGES FAILED0 [SECONDS]: wait until the balloon holds PAGES
-# or alloc_failed_total has moved from FAILED0 (it took what it could).
+# ob_wait_full PAGES FAILED0 [SECONDS]: wait until the balloon holds PAGES,
+# or alloc_failed_total has moved from FAILED0 (it took what it could), or
+# the OOM notifier deflated it (memory ran out before an allocation of the
+# balloon failed; the notifier lowers the target to what the balloon holds).
 ob_wait_full() {
-	i=0
+	i=0 oom=$(ob_stat oom_deflated_total)
 	while [ "$(ob_stat inflated_pages)" != "$1" ] && [ "$(ob_stat alloc_failed_total)" = "$2" ] &&
-		[ $i -lt $((${3:-60} * 10 * WAIT_SCALE)) ]; do
+		[ "$(ob_stat oom_deflated_total)" = "$oom" ] && [ $i -lt $((${3:-60} * 10 * WAIT_SCALE)) ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
