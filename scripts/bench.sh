@@ -4,7 +4,7 @@
 # against that kernel's performance build (KERNEL_VARIANT, perf by default:
 # scripts/kernel-perf.config) and boot guests that run
 # scripts/bench/guest-bench.sh: the main benchmark in OB_BENCH_BOOTS guests
-# (1) of OB_BENCH_ROUNDS rounds each (15), merged (some figures move from one
+# (3) of OB_BENCH_ROUNDS rounds each (5), merged (some figures move from one
 # boot to the next and not within one: several boots average that); then
 # host memory given back by a guest whose RAM is 2 MiB hugetlb pages (the
 # host's hugetlb pool is grown for it and shrunk back). Prints the table and
@@ -24,8 +24,8 @@ fi
 # for the host's polling and the machine's noise to matter little.
 export OB_MEM=${OB_MEM:-2048}
 mem=$OB_MEM
-boots=${OB_BENCH_BOOTS:-1}
-rounds=${OB_BENCH_ROUNDS:-15}
+boots=${OB_BENCH_BOOTS:-3}
+rounds=${OB_BENCH_ROUNDS:-5}
 qemu=$(qemu-system-x86_64 --version | awk 'NR == 1 { print $4 }')
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 
