@@ -14,7 +14,7 @@
 D=/sys/kernel/debug/offline_balloon
 KO=/lib/modules/offline_balloon.ko
 C_KO=/lib/modules/virtio_balloon.ko
-ROUNDS=${OB_BENCH_ROUNDS:-15}
+ROUNDS=${OB_BENCH_ROUNDS:-5}
 BOOT=${OB_BENCH_BOOT:-1}
 # Simulate-mode rounds against the floor: cheap (no reload, no host), and
 # the ratio's spread is the widest of all, so three times as many.
