@@ -79,8 +79,9 @@ pub(crate) enum RefModel {
 /// `page` points to an order-0 page that nobody else owns. It is PageOffline,
 /// out of the managed page count (see [Accounting](self#accounting)), and its
 /// refcount is 1 for [`RefModel::Movable`] or frozen at 0 for
-/// [`RefModel::Frozen`] (then it is also skippable). Only a frozen page may be never-onlined: then it was
-/// never in the buddy allocator, nor in the managed page count.
+/// [`RefModel::Frozen`] (then it is also skippable). Only a frozen page may
+/// be never-onlined: then it was never in the buddy allocator, nor in the
+/// managed page count.
 pub(crate) struct OfflinePage {
     page: NonNull<bindings::page>,
     model: RefModel,
