@@ -210,17 +210,52 @@ offline_a_block() {
 	return 1
 }
 
-# offline_a_frozen_block N: offline_a_block with a frozen balloon of N pages.
-# Frozen pages come from unmovable pageblocks, which may also hold the
-# kernel's own pages: if no block can go offline, the balloon is emptied and
-# filled again once, for another layout.
+# offline_any_block: offline the highest memory block (not the first) that
+# can go offline; print its number.
+offline_any_block() {
+	for b in $(ls -d $MEM/memory* | sed 's/.*memory//' | sort -rn); do
+		[ "$b" = 0 ] && continue
+		[ "$(cat $MEM/memory$b/state)" = online ] || continue
+		if timeout $((30 * WAIT_SCALE)) sh -c "echo offline > $MEM/memory$b/state" 2>/dev/null; then
+			echo "$b"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# offline_a_frozen_block N: with a frozen balloon loaded, offline a memory
+# block holding frozen pages of it and leave the balloon at N pages; print
+# "BLOCK PAGES_OF_OURS_IN_IT". Frozen pages come from unmovable pageblocks,
+# which the kernel's own pages share (slab, page tables, the balloon's own
+# bitmaps), so a block they happen to fill seldom goes offline. Instead the
+# balloon is emptied, a block that can go offline (nothing unmovable in it)
+# goes offline, hugetlb takes the free memory elsewhere but 48 MiB, and with
+# the block online again (all free) the balloon inflates 96 MiB, at least
+# 48 MiB of it from the block. Then hugetlb lets go, the balloon grows to N
+# and the block goes offline. Returns 2 if no memory block can go offline at
+# all, 1 on any other failure.
 offline_a_frozen_block() {
-	offline_a_block && return 0
+	fb_n=$1
 	ob_set_target 0
 	ob_wait_stat inflated_pages 0 || return 1
-	ob_set_target "$1"
-	ob_wait_stat inflated_pages "$1" || return 1
-	offline_a_block
+	fb_block=$(offline_any_block) || return 2
+	fb_huge=$((($(free_kb) - 49152) / 2048))
+	echo $((fb_huge > 0 ? fb_huge : 0)) > /proc/sys/vm/nr_hugepages
+	echo online > $MEM/memory$fb_block/state
+	ob_set_target 24576
+	ob_wait_stat inflated_pages 24576
+	fb_full=$?
+	echo 0 > /proc/sys/vm/nr_hugepages
+	[ $fb_full = 0 ] && ob_set_target "$fb_n" && ob_wait_stat inflated_pages "$fb_n" || return 1
+	set -- $("$(dirname "$0")/offline_pages" $((fb_block * BLOCK_PAGES)) $BLOCK_PAGES)
+	dmesg -c > /dev/null
+	if [ "$2" -gt 0 ] && timeout $((30 * WAIT_SCALE)) sh -c "echo offline > $MEM/memory$fb_block/state" 2>/dev/null; then
+		echo "$fb_block $2"
+		return 0
+	fi
+	ktap_print_msg "memory$fb_block with $2 frozen pages did not go offline: $(dmesg | grep -B8 'dumped because' | grep -E 'page:|page_type|dumped because' | tail -3 | tr '\n' ' ')" >&2
+	return 1
 }
 
 # Fault injection (fail_page_alloc, failslab).

@@ -52,7 +52,9 @@ expect_eq "evacuated_total unchanged" "$(ob_stat evacuated_total)" 512
 
 # Offlining a block holding frozen pages: they move out, the balloon keeps its size.
 off0=$(ob_stat offlined_total) ev0=$(ob_stat evacuated_total)
-if r=$(offline_a_frozen_block $N); then
+r=$(offline_a_frozen_block $N)
+rc=$?
+if [ $rc = 0 ]; then
 	set -- $r
 	ktap_print_msg "memory$1 went offline with $2 frozen pages in it before: $(dmesg | grep 'memory going offline' | tail -1)"
 	ktap_test_result "the block's frozen pages were evacuated" test $(($(ob_stat evacuated_total) - ev0)) -ge "$2"
@@ -61,8 +63,10 @@ if r=$(offline_a_frozen_block $N); then
 	expect_consistent "consistent after offlining"
 	expect_eq "MemTotal lost exactly the block" "$(meminfo MemTotal)" $((total0 - N * PAGE_KB - BLOCK_KB))
 	ktap_test_result "the block goes online again" sh -c "echo online > $MEM/memory$1/state"
+elif [ $rc = 2 ]; then
+	for i in 1 2 3 4 5 6; do ktap_test_skip "no memory block can go offline"; done
 else
-	for i in 1 2 3 4 5 6; do ktap_test_skip "no block holding frozen pages could go offline (the kernel's own pages share their pageblocks)"; done
+	for i in 1 2 3 4 5 6; do ktap_test_fail "a block holding frozen pages did not go offline"; done
 fi
 
 # No memory for replacements (every allocation made from the memory notifier
@@ -71,15 +75,18 @@ fi
 off0=$(ob_stat offlined_total)
 inject_on 100 $(ob_symbol_range 'notifiers.*memory_notify$')
 r=$(offline_a_frozen_block $N)
+rc=$?
 inject_off
-if [ -n "$r" ]; then
+if [ $rc = 0 ]; then
 	set -- $r
 	ktap_print_msg "memory$1 went offline with $2 frozen pages, replacements failing: $(dmesg | grep 'memory going offline' | tail -1)"
 	expect_eq "they went offline with the block (offlined_total)" $(($(ob_stat offlined_total) - off0)) "$2"
 	ktap_test_result "the balloon inflates elsewhere back to $N" ob_wait_stat inflated_pages $N
 	echo online > $MEM/memory$1/state
+elif [ $rc = 2 ]; then
+	for i in 1 2; do ktap_test_skip "no memory block can go offline"; done
 else
-	for i in 1 2; do ktap_test_skip "no block holding frozen pages could go offline under injection"; done
+	for i in 1 2; do ktap_test_fail "a block holding frozen pages did not go offline under injection"; done
 fi
 ob_set_target 0
 ob_wait_stat inflated_pages 0

@@ -45,7 +45,8 @@ ob_load simulate=1 movable=0 evacuate=0 || ktap_exit_fail_msg "insmod movable=0 
 ob_set_target $N
 ob_wait_stat inflated_pages $N || ktap_exit_fail_msg "cannot inflate $N pages"
 r=$(offline_a_frozen_block $N)
-if [ -n "$r" ]; then
+rc=$?
+if [ $rc = 0 ]; then
 	set -- $r
 	ktap_print_msg "frozen: memory$1 went offline with $2 frozen pages in it"
 	ktap_test_pass "frozen: a block holding frozen pages goes offline (they are skippable)"
@@ -54,8 +55,10 @@ if [ -n "$r" ]; then
 	expect_eq "frozen: MemTotal lost exactly the block" "$(meminfo MemTotal)" $((total0 - N * PAGE_KB - BLOCK_KB))
 	ktap_test_result "frozen: the block goes online again" sh -c "echo online > $MEM/memory$1/state"
 	expect_eq "frozen: MemTotal back" "$(meminfo MemTotal)" $((total0 - N * PAGE_KB))
+elif [ $rc = 2 ]; then
+	for i in 1 2 3 4 5 6; do ktap_test_skip "frozen: no memory block can go offline"; done
 else
-	for i in 1 2 3 4 5 6; do ktap_test_fail "frozen: no block holding frozen pages could go offline"; done
+	for i in 1 2 3 4 5 6; do ktap_test_fail "frozen: a block holding frozen pages did not go offline"; done
 fi
 ob_set_target 0
 ob_wait_stat inflated_pages 0
