@@ -88,6 +88,7 @@ impl kernel::Module for OfflineBalloon {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // SAFETY: reads a module parameter, fixed at load time.
         let simulate = unsafe { bindings::ob_param_simulate() };
+        offline_page::init();
         let config = config();
         if !(1..=MAX_BATCH).contains(&config.batch) {
             pr_err!("batch={} is out of range 1..={}\n", config.batch, MAX_BATCH);

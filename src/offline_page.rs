@@ -60,7 +60,19 @@ use crate::bindings;
 use crate::compat;
 use core::ops::Range;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use kernel::prelude::*;
+
+/// Whether page owner tracking is on, which only the boot command line can
+/// decide: [`init`] looks it up once, instead of one debugfs lookup per
+/// [`OfflineBlock`].
+static PAGE_OWNER_ON: AtomicBool = AtomicBool::new(true);
+
+/// Looks up once what the kernel decided at boot; called at module load.
+pub(crate) fn init() {
+    // SAFETY: reads kernel state only.
+    PAGE_OWNER_ON.store(unsafe { bindings::ob_page_owner_on() }, Relaxed);
+}
 
 /// How an offline page's refcount is kept; see the [module documentation](self).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -629,8 +641,10 @@ impl OfflineBlock {
     /// Every page of the block must be a valid page (e.g. the caller owns
     /// all of them as offline pages).
     pub(crate) unsafe fn new(head_pfn: u64, model: RefModel) -> Option<Self> {
-        // SAFETY: reads kernel state only.
-        let tracked = unsafe { bindings::ob_page_owner_on() || bindings::ob_alloc_profiling_on() };
+        // Allocation profiling can be switched on at run time (Linux 7.x).
+        let tracked = PAGE_OWNER_ON.load(Relaxed)
+            // SAFETY: reads kernel state only.
+            || unsafe { bindings::ob_alloc_profiling_on() };
         if head_pfn % BLOCK_PAGES as u64 != 0 || tracked {
             return None;
         }
