@@ -9,6 +9,7 @@ compared with it before it is replaced."""
 
 import json
 import os
+import random
 import statistics
 import sys
 
@@ -63,6 +64,64 @@ def ratios(a, b):
     return [x / y for x, y in zip(a, b)]
 
 
+def host_rates(rep):
+    """MiB/s per host-driven cycle, per driver and operation."""
+    return {who: {op: rep.mib_per_s(f"{who}.{op}_ns", rep.rounds * rep.cycles) for op in ("inflate", "deflate")}
+            for who in ("ours", "c", "order0")}
+
+
+def migration_ns(rep, who):
+    """Per round: offlining time per migrated balloon page."""
+    return [t / max(m, 1) for t, m in zip(rep.per_round(f"{who}.offline_ns"), rep.per_round(f"{who}.migrated"))]
+
+
+def guest_side(rep):
+    """Per simulate round: ns per page of the plain allocator and of ours."""
+    return {k: rep.per_round(f"{k}_ns_per_page", rep.sim_rounds) for k in
+            ("floor.alloc", "floor.free", "sim.inflate", "sim.deflate", "sim.core")}
+
+
+def ratio_series(rep):
+    """Every ratio, round by round."""
+    host, out = host_rates(rep), {}
+    for who in ("ours", "order0"):
+        for op in ("inflate", "deflate"):
+            out[f"{who}_{op}"] = ratios(host[who][op], host["c"][op])
+    # Deflation against inflation, host-driven (rates: >= 1 is as fast).
+    for who in ("ours", "order0"):
+        out[f"{who}_deflate_to_inflate_rate"] = ratios(host[who]["deflate"], host[who]["inflate"])
+    out["migration_ns_per_page"] = ratios(migration_ns(rep, "ours"), migration_ns(rep, "c"))
+    g = guest_side(rep)
+    floor = [a + f for a, f in zip(g["floor.alloc"], g["floor.free"])]
+    sim = [i + d for i, d in zip(g["sim.inflate"], g["sim.deflate"])]
+    out["simulate_to_floor"] = ratios(sim, floor)
+    # Without the balloon core's list functions, which any driver on the core pays.
+    out["simulate_without_core_to_floor"] = ratios([x - c for x, c in zip(sim, g["sim.core"])], floor)
+    return out
+
+
+def is_boot_log(path):
+    """Whether a console log is one of the main benchmark's boots."""
+    return any(line.startswith("OB_BENCH rounds ") for line in open(path, errors="replace"))
+
+
+def run_to_run_sd(per_boot, draws=2000):
+    """Per ratio, the standard deviation (% of the median) of the difference
+    between two runs' medians, from a bootstrap that redraws the boots and,
+    within each, the rounds (boots move some figures as a whole). With one
+    boot it sees the rounds' noise only."""
+    rng = random.Random(1)
+    out = {}
+    for key in per_boot[0]:
+        pooled = statistics.median([x for boot in per_boot for x in boot[key]])
+        medians = []
+        for _ in range(draws):
+            boots = [rng.choice(per_boot)[key] for _ in per_boot]
+            medians.append(statistics.median([rng.choice(b) for b in boots for _ in b]))
+        out[key] = round(statistics.pstdev(medians) / pooled * 100 * 2 ** 0.5, 1)
+    return out
+
+
 def main():
     json_out, args = sys.argv[1], sys.argv[2:]
     rep = Report(parse([a for a in args if "=" not in a]))
@@ -73,38 +132,27 @@ def main():
          "pages": rep.pages, "mib": rep.mib, "rounds": rep.rounds, "host_cycles_per_round": rep.cycles,
          "simulate_rounds": rep.sim_rounds, "guest_boots": rep.boots, "guest_mib": rep.one("guest_mib")}
 
-    host = {}
-    for who in ("ours", "c", "order0"):
-        host[who] = {op: rep.mib_per_s(f"{who}.{op}_ns", rep.rounds * rep.cycles) for op in ("inflate", "deflate")}
+    host = host_rates(rep)
     r["host_driven_mib_per_s"] = {who: {op: spread(xs) for op, xs in d.items()} for who, d in host.items()}
-    r["ratio"] = {}
-    for who in ("ours", "order0"):
-        for op in ("inflate", "deflate"):
-            r["ratio"][f"{who}_{op}"] = spread(ratios(host[who][op], host["c"][op]))
-
-    # Deflation against inflation, ours, host-driven (rates: >= 1 is as fast).
-    for who in ("ours", "order0"):
-        r["ratio"][f"{who}_deflate_to_inflate_rate"] = spread(ratios(host[who]["deflate"], host[who]["inflate"]))
+    series = ratio_series(rep)
+    r["ratio"] = {key: spread(xs) for key, xs in series.items()}
+    # How far the next run's medians may land: bootstrap over boots and rounds.
+    per_boot = [ratio_series(Report(parse([path]))) for path in args if "=" not in path and is_boot_log(path)]
+    r["ratio_run_to_run_sd_pct"] = run_to_run_sd(per_boot)
 
     # Migration: time per migrated balloon page, from outside (offlining a
     # memory block that is nearly all balloon), and inside our migratepage hook.
     mig = {}
     for who in ("ours", "c"):
         migrated = rep.per_round(f"{who}.migrated")
-        offline = rep.per_round(f"{who}.offline_ns")
         mig[who] = {
             "balloon_pages_migrated": spread(migrated),
             "all_pages_migrated": spread(rep.per_round(f"{who}.pgmigrate")),
-            "ns_per_migrated_page": [t / max(m, 1) for t, m in zip(offline, migrated)],
+            "offlining_ns_per_migrated_page": spread(migration_ns(rep, who)),
         }
     hook = [h / max(m, 1) for h, m in zip(rep.per_round("ours.hook_ns"), rep.per_round("ours.migrated"))]
-    r["migration"] = {
-        who: {**{k: x for k, x in d.items() if k != "ns_per_migrated_page"},
-              "offlining_ns_per_migrated_page": spread(d["ns_per_migrated_page"])}
-        for who, d in mig.items()}
+    r["migration"] = mig
     r["migration"]["ours"]["hook_ns_per_migrated_page"] = spread(hook)
-    r["ratio"]["migration_ns_per_page"] = spread(
-        ratios(mig["ours"]["ns_per_migrated_page"], mig["c"]["ns_per_migrated_page"]))
 
     r["driver_bytes_per_page"] = {
         who: round((rep.one(f"{who}.mem1_kb") - rep.one(f"{who}.mem0_kb")) * 1024 / rep.pages, 3)
@@ -115,15 +163,8 @@ def main():
         b: {op: spread(rep.mib_per_s(f"batch{b}.{op}_ns", rep.cycles)) for op in ("inflate", "deflate")}
         for b in (256, 1024, 4096, 16384)}
 
-    g = {k: rep.per_round(f"{k}_ns_per_page", rep.sim_rounds) for k in
-         ("floor.alloc", "floor.free", "sim.inflate", "sim.deflate", "sim.core")}
-    floor = [a + f for a, f in zip(g["floor.alloc"], g["floor.free"])]
-    sim = [i + d for i, d in zip(g["sim.inflate"], g["sim.deflate"])]
+    g = guest_side(rep)
     r["guest_side_ns_per_page"] = {k: spread(xs) for k, xs in g.items()}
-    r["ratio"]["simulate_to_floor"] = spread(ratios(sim, floor))
-    # Without the balloon core's list functions, which any driver on the core pays.
-    r["ratio"]["simulate_without_core_to_floor"] = spread(
-        ratios([x - c for x, c in zip(sim, g["sim.core"])], floor))
 
     r["simulate_ns_per_page"] = {}
     for order in (9, 0):
@@ -170,6 +211,7 @@ def main():
     previous = json.load(open(json_out)) if os.path.exists(json_out) else None
     json.dump(r, open(json_out, "w"), indent=2)
     print_table(r)
+    print_noise(r)
     if previous and previous.get("ratio", {}).keys() == r["ratio"].keys():
         print_stability(previous["ratio"], r["ratio"])
     print(f"\nJSON: {json_out}")
@@ -186,6 +228,16 @@ def host_memory(rep, backing, drivers):
         out[who] = {"ballooned_mib": ballooned_kb // 1024, "host_mib_back": back_kb // 1024,
                     "share": round(back_kb / ballooned_kb, 3)}
     return out
+
+
+def print_noise(r):
+    """Each ratio's expected run-to-run difference."""
+    sd = r["ratio_run_to_run_sd_pct"]
+    print("\nexpected difference between two runs' medians (SD; bootstrap over boots and rounds)")
+    for key, x in r["ratio"].items():
+        print(f"  {key:40} {x['median']:6.2f}  SD {sd[key]:4.1f}%")
+    print(f"  {sum(v < 5 for v in sd.values())} of {len(sd)} under 5% "
+          "(then two runs agree within 10% 19 times in 20)")
 
 
 def print_stability(before, now):
