@@ -224,37 +224,39 @@ offline_any_block() {
 	return 1
 }
 
-# offline_a_frozen_block N: with a frozen balloon loaded, offline a memory
-# block holding frozen pages of it and leave the balloon at N pages; print
-# "BLOCK PAGES_OF_OURS_IN_IT". Frozen pages come from unmovable pageblocks,
-# which the kernel's own pages share (slab, page tables, the balloon's own
-# bitmaps), so a block they happen to fill seldom goes offline. Instead the
-# balloon is emptied, a block that can go offline (nothing unmovable in it)
-# goes offline, hugetlb takes the free memory elsewhere but 48 MiB, and with
-# the block online again (all free) the balloon inflates 96 MiB, at least
-# 48 MiB of it from the block. Then hugetlb lets go, the balloon grows to N
-# and the block goes offline. Returns 2 if no memory block can go offline at
-# all, 1 on any other failure.
+# offline_a_frozen_block N: with a frozen balloon of order=9 (the default)
+# loaded, offline a memory block holding frozen pages of it and leave the
+# balloon at N pages; print "BLOCK PAGES_OF_OURS_IN_IT". Frozen pages come
+# from unmovable pageblocks, which the kernel's own pages share (slab, page
+# tables, the balloon's own bitmaps), so a block they happen to fill seldom
+# goes offline. Instead the balloon is emptied, a block that can go offline
+# (nothing unmovable in it) goes offline, hugetlb takes the free memory
+# elsewhere but 48 MiB, and with the block online again (all free) the
+# balloon inflates 96 MiB of whole 2 MiB blocks, at least 48 MiB of them from
+# the block (order=0 would take single pages, next to its own bitmaps). Then
+# hugetlb lets go, the balloon grows to N and the block goes offline. Returns
+# 2 if no memory block can go offline at all, 1 on any other failure (why on
+# stderr).
 offline_a_frozen_block() {
 	fb_n=$1
 	ob_set_target 0
-	ob_wait_stat inflated_pages 0 || return 1
+	ob_wait_stat inflated_pages 0 >&2 || return 1
 	fb_block=$(offline_any_block) || return 2
-	fb_huge=$((($(free_kb) - 49152) / 2048))
+	fb_huge=$((($(free_kb) - 49152) / $(meminfo Hugepagesize)))
 	echo $((fb_huge > 0 ? fb_huge : 0)) > /proc/sys/vm/nr_hugepages
 	echo online > $MEM/memory$fb_block/state
 	ob_set_target 24576
-	ob_wait_stat inflated_pages 24576
+	ob_wait_stat inflated_pages 24576 >&2
 	fb_full=$?
 	echo 0 > /proc/sys/vm/nr_hugepages
-	[ $fb_full = 0 ] && ob_set_target "$fb_n" && ob_wait_stat inflated_pages "$fb_n" || return 1
+	[ $fb_full = 0 ] && ob_set_target "$fb_n" && ob_wait_stat inflated_pages "$fb_n" >&2 || return 1
 	set -- $("$(dirname "$0")/offline_pages" $((fb_block * BLOCK_PAGES)) $BLOCK_PAGES)
-	dmesg -c > /dev/null
+	fb_log0=$(dmesg | wc -l)
 	if [ "$2" -gt 0 ] && timeout $((30 * WAIT_SCALE)) sh -c "echo offline > $MEM/memory$fb_block/state" 2>/dev/null; then
 		echo "$fb_block $2"
 		return 0
 	fi
-	ktap_print_msg "memory$fb_block with $2 frozen pages did not go offline: $(dmesg | grep -B8 'dumped because' | grep -E 'page:|page_type|dumped because' | tail -3 | tr '\n' ' ')" >&2
+	ktap_print_msg "memory$fb_block with $2 frozen pages did not go offline: $(dmesg | tail -n +$((fb_log0 + 1)) | grep -B8 'dumped because' | grep -E 'page:|page_type|dumped because' | tail -3 | tr '\n' ' ')" >&2
 	return 1
 }
 

@@ -22,10 +22,14 @@ GUEST_MIB=${OB_GUEST_MIB:-1024}
 ktap_print_header
 ktap_set_plan 18
 
+# At exit, also on the harness's timeout (SIGTERM): no injection, and the
+# block kept offline below online again.
 injection_off() {
 	echo Y > $FS/ignore-gfp-wait
+	[ -z "${clean:-}" ] || echo online > $MEM/memory$clean/state 2>/dev/null
 }
 trap injection_off EXIT
+trap 'exit 1' TERM
 echo 0 > $FS/probability
 echo 0 > $FS/verbose
 echo N > $FS/ignore-gfp-wait
