@@ -641,7 +641,7 @@ impl OfflineBlock {
     /// Every page of the block must be a valid page (e.g. the caller owns
     /// all of them as offline pages).
     pub(crate) unsafe fn new(head_pfn: u64, model: RefModel) -> Option<Self> {
-        // Allocation profiling can be switched on at run time (Linux 7.x).
+        // Allocation profiling can be switched at run time (sysctl vm.mem_profiling).
         let tracked = PAGE_OWNER_ON.load(Relaxed)
             // SAFETY: reads kernel state only.
             || unsafe { bindings::ob_alloc_profiling_on() };
