@@ -70,9 +70,9 @@ def host_rates(rep):
             for who in ("ours", "c", "order0")}
 
 
-def migration_ns(rep, who):
-    """Per round: offlining time per migrated balloon page."""
-    return [t / max(m, 1) for t, m in zip(rep.per_round(f"{who}.offline_ns"), rep.per_round(f"{who}.migrated"))]
+def per_migrated_page(rep, who, timer="offline_ns"):
+    """Per round: a timer (offlining by default) per migrated balloon page."""
+    return [t / max(m, 1) for t, m in zip(rep.per_round(f"{who}.{timer}"), rep.per_round(f"{who}.migrated"))]
 
 
 def guest_side(rep):
@@ -90,7 +90,7 @@ def ratio_series(rep):
     # Deflation against inflation, host-driven (rates: >= 1 is as fast).
     for who in ("ours", "order0"):
         out[f"{who}_deflate_to_inflate_rate"] = ratios(host[who]["deflate"], host[who]["inflate"])
-    out["migration_ns_per_page"] = ratios(migration_ns(rep, "ours"), migration_ns(rep, "c"))
+    out["migration_ns_per_page"] = ratios(per_migrated_page(rep, "ours"), per_migrated_page(rep, "c"))
     g = guest_side(rep)
     floor = [a + f for a, f in zip(g["floor.alloc"], g["floor.free"])]
     sim = [i + d for i, d in zip(g["sim.inflate"], g["sim.deflate"])]
@@ -98,11 +98,6 @@ def ratio_series(rep):
     # Without the balloon core's list functions, which any driver on the core pays.
     out["simulate_without_core_to_floor"] = ratios([x - c for x, c in zip(sim, g["sim.core"])], floor)
     return out
-
-
-def is_boot_log(path):
-    """Whether a console log is one of the main benchmark's boots."""
-    return any(line.startswith("OB_BENCH rounds ") for line in open(path, errors="replace"))
 
 
 def run_to_run_sd(per_boot, draws=2000):
@@ -124,7 +119,8 @@ def run_to_run_sd(per_boot, draws=2000):
 
 def main():
     json_out, args = sys.argv[1], sys.argv[2:]
-    rep = Report(parse([a for a in args if "=" not in a]))
+    logs = [a for a in args if "=" not in a]
+    rep = Report(parse(logs))
     v = rep.v
     if v.get("done") != [1] * rep.boots:
         sys.exit("benchmark did not finish: see the console logs")
@@ -137,7 +133,8 @@ def main():
     series = ratio_series(rep)
     r["ratio"] = {key: spread(xs) for key, xs in series.items()}
     # How far the next run's medians may land: bootstrap over boots and rounds.
-    per_boot = [ratio_series(Report(parse([path]))) for path in args if "=" not in path and is_boot_log(path)]
+    # The main benchmark's boots are the logs with rounds (not the hugetlb guest's).
+    per_boot = [ratio_series(Report(v)) for v in (parse([path]) for path in logs) if "rounds" in v]
     r["ratio_run_to_run_sd_pct"] = run_to_run_sd(per_boot)
 
     # Migration: time per migrated balloon page, from outside (offlining a
@@ -148,11 +145,10 @@ def main():
         mig[who] = {
             "balloon_pages_migrated": spread(migrated),
             "all_pages_migrated": spread(rep.per_round(f"{who}.pgmigrate")),
-            "offlining_ns_per_migrated_page": spread(migration_ns(rep, who)),
+            "offlining_ns_per_migrated_page": spread(per_migrated_page(rep, who)),
         }
-    hook = [h / max(m, 1) for h, m in zip(rep.per_round("ours.hook_ns"), rep.per_round("ours.migrated"))]
     r["migration"] = mig
-    r["migration"]["ours"]["hook_ns_per_migrated_page"] = spread(hook)
+    r["migration"]["ours"]["hook_ns_per_migrated_page"] = spread(per_migrated_page(rep, "ours", "hook_ns"))
 
     r["driver_bytes_per_page"] = {
         who: round((rep.one(f"{who}.mem1_kb") - rep.one(f"{who}.mem0_kb")) * 1024 / rep.pages, 3)

@@ -192,17 +192,27 @@ MEM=/sys/devices/system/memory
 BLOCK_PAGES=$(($(printf '%d' "0x$(cat $MEM/block_size_bytes)") / 4096))
 BLOCK_KB=$((BLOCK_PAGES * PAGE_KB))
 
+# online_blocks: the online memory blocks but the first, highest first.
+online_blocks() {
+	for b in $(ls -d $MEM/memory* | sed 's/.*memory//' | sort -rn); do
+		[ "$b" != 0 ] && [ "$(cat $MEM/memory$b/state)" = online ] && echo "$b"
+	done
+	return 0
+}
+
+# offline_block B [SECONDS]: take memory block B offline. offline_pages()
+# retries until its writer gets a fatal signal, and some blocks never go (a
+# page nobody frees): give up after SECONDS (30), times WAIT_SCALE.
+offline_block() {
+	timeout $((${2:-30} * WAIT_SCALE)) sh -c "echo offline > $MEM/memory$1/state" 2>/dev/null
+}
+
 # offline_a_block: offline the highest memory block (not the first) that
 # holds PageOffline pages and can go offline; print "BLOCK PAGES_OF_OURS_IN_IT".
 offline_a_block() {
-	for b in $(ls -d $MEM/memory* | sed 's/.*memory//' | sort -rn); do
-		[ "$b" = 0 ] && continue
-		[ "$(cat $MEM/memory$b/state)" = online ] || continue
+	for b in $(online_blocks); do
 		set -- $("$(dirname "$0")/offline_pages" $((b * BLOCK_PAGES)) $BLOCK_PAGES)
-		[ "$2" -gt 0 ] || continue
-		# offline_pages() retries until its writer gets a fatal signal, and
-		# some blocks never go (a page nobody frees): give each one 30 s.
-		if timeout $((30 * WAIT_SCALE)) sh -c "echo offline > $MEM/memory$b/state" 2>/dev/null; then
+		if [ "$2" -gt 0 ] && offline_block $b; then
 			echo "$b $2"
 			return 0
 		fi
@@ -213,10 +223,8 @@ offline_a_block() {
 # offline_any_block: offline the highest memory block (not the first) that
 # can go offline; print its number.
 offline_any_block() {
-	for b in $(ls -d $MEM/memory* | sed 's/.*memory//' | sort -rn); do
-		[ "$b" = 0 ] && continue
-		[ "$(cat $MEM/memory$b/state)" = online ] || continue
-		if timeout $((30 * WAIT_SCALE)) sh -c "echo offline > $MEM/memory$b/state" 2>/dev/null; then
+	for b in $(online_blocks); do
+		if offline_block $b; then
 			echo "$b"
 			return 0
 		fi
@@ -252,7 +260,7 @@ offline_a_frozen_block() {
 	[ $fb_full = 0 ] && ob_set_target "$fb_n" && ob_wait_stat inflated_pages "$fb_n" >&2 || return 1
 	set -- $("$(dirname "$0")/offline_pages" $((fb_block * BLOCK_PAGES)) $BLOCK_PAGES)
 	fb_log0=$(dmesg | wc -l)
-	if [ "$2" -gt 0 ] && timeout $((30 * WAIT_SCALE)) sh -c "echo offline > $MEM/memory$fb_block/state" 2>/dev/null; then
+	if [ "$2" -gt 0 ] && offline_block $fb_block; then
 		echo "$fb_block $2"
 		return 0
 	fi

@@ -24,16 +24,10 @@ free0=$(free_kb)
 STEPS=$(pages_pct "$free0" $STEP_PCT)
 blocks=$(ls -d $MEM/memory* | sed 's/.*memory//' | sort -n | tail -n +2)
 
-# offline_block B: take memory block B offline, giving up after 10 s (50 s
-# under KASAN).
-offline_block() {
-	timeout $((10 * WAIT_SCALE)) sh -c "echo offline > $MEM/memory$1/state" 2>/dev/null
-}
-
 # Can any block go offline at all? (Not always: under KASAN here none could.)
 offlinable=0
 for b in $blocks; do
-	offline_block $b && offlinable=1
+	offline_block $b 10 && offlinable=1
 	echo online > $MEM/memory$b/state 2>/dev/null
 	[ $offlinable = 1 ] && break
 done
@@ -49,7 +43,7 @@ echo 0 > /tmp/storm_evacuated
 	while [ ! -e /tmp/storm_stop ]; do
 		for b in $blocks; do
 			[ -e /tmp/storm_stop ] && break
-			if offline_block $b; then
+			if offline_block $b 10; then
 				n=$((n + 1))
 				echo $n > /tmp/storm_offlined
 			fi

@@ -101,8 +101,7 @@ done
 # block would be called), then the OOM chain with a balloon inflated.
 if [ -n "$clean" ]; then
 	echo online > $MEM/memory$clean/state
-	ktap_test_result "memory$clean goes online and offline again after failed inits" \
-		timeout $((30 * WAIT_SCALE)) sh -c "echo offline > $MEM/memory$clean/state"
+	ktap_test_result "memory$clean goes online and offline again after failed inits" offline_block $clean
 	echo online > $MEM/memory$clean/state 2>/dev/null
 else
 	ktap_test_skip "no memory block can go offline"
