@@ -207,6 +207,20 @@ offline_block() {
 	timeout $((${2:-30} * WAIT_SCALE)) sh -c "echo offline > $MEM/memory$1/state" 2>/dev/null
 }
 
+# dimm_plug MIB: the host plugs a DIMM of MIB MiB; print its name and its
+# memory blocks, which arrive offline (waits up to 10 s for them all).
+dimm_plug() {
+	dp_before=$(ls $MEM | grep '^memory')
+	dp_dimm=$(host dimm-add "$1") || { echo "the host could not plug a DIMM: $dp_dimm" >&2; return 1; }
+	dp_want=$(($(echo "$dp_before" | wc -l) + $1 * 1024 / BLOCK_KB))
+	i=0
+	while [ "$(ls $MEM | grep -c '^memory')" -lt $dp_want ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "$dp_dimm" $(ls $MEM | grep '^memory' | grep -vxF "$dp_before" | sed 's/memory//' | sort -n)
+}
+
 # offline_a_block: offline the highest memory block (not the first) that
 # holds PageOffline pages and can go offline; print "BLOCK PAGES_OF_OURS_IN_IT".
 offline_a_block() {

@@ -23,7 +23,6 @@ ktap_print_header
 ktap_set_plan 32
 
 total0=$(meminfo MemTotal)
-blocks0=$(ls -d $MEM/memory* | wc -l)
 added=0
 
 # expect_memtotal DESC: MemTotal == total0 + the hot-added blocks online - the balloon.
@@ -34,18 +33,15 @@ expect_memtotal() {
 # plug_dimm: the host plugs a DIMM of DIMM_MIB; its blocks ($new) are
 # onlined to ZONE_MOVABLE; one test case.
 plug_dimm() {
-	dimm=$(host dimm-add $DIMM_MIB) || ktap_exit_fail_msg "the host could not plug a DIMM: $dimm"
-	i=0
-	while [ "$(ls -d $MEM/memory* | wc -l)" -lt $((blocks0 + DIMM_MIB * 1024 / BLOCK_KB)) ] && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	new=$(for b in $(ls -d $MEM/memory* | sed 's/.*memory//' | sort -n); do
-		[ "$(cat $MEM/memory$b/state)" = offline ] && echo "$b"
-	done)
-	ktap_print_msg "$dimm brought memory blocks $(echo $new) ($(cat $MEM/block_size_bytes) bytes each)"
+	plugged=$(dimm_plug $DIMM_MIB) || ktap_exit_fail_msg "no DIMM"
+	set -- $plugged
+	dimm=$1
+	shift
+	new=$*
+	offline=$(for b in $new; do [ "$(cat $MEM/memory$b/state)" = offline ] && echo "$b"; done)
+	ktap_print_msg "$dimm brought memory blocks $new ($(cat $MEM/block_size_bytes) bytes each)"
 	ktap_test_result "$dimm's $((DIMM_MIB * 1024 / BLOCK_KB)) blocks arrived offline" \
-		test "$(echo $new | wc -w)" = $((DIMM_MIB * 1024 / BLOCK_KB))
+		test "$(echo $offline | wc -w)" = $((DIMM_MIB * 1024 / BLOCK_KB))
 	for b in $new; do
 		echo online_movable > $MEM/memory$b/state && added=$((added + 1))
 	done

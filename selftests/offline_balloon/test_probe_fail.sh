@@ -8,7 +8,7 @@
 # above all no notifier block on the OOM or memory hotplug chain (before the
 # review fixes the balloon joined the OOM chain before creating debugfs, and
 # a later failure left a dangling block that the next OOM called). Then the
-# chains are walked: a memory block onlined and offlined again, and an OOM
+# chains are walked: a hot-added memory block onlined and offlined again, and an OOM
 # with a balloon inflated.
 . "$(dirname "$0")/lib.sh"
 
@@ -20,15 +20,20 @@ GUEST_MIB=${OB_GUEST_MIB:-1024}
 [ -d $FS ] || ktap_skip_all "no failslab (CONFIG_FAILSLAB, CONFIG_FAULT_INJECTION_DEBUG_FS)"
 
 ktap_print_header
-ktap_set_plan 18
+ktap_set_plan 19
 
-# At exit, also on the harness's timeout (SIGTERM): no injection, and the
-# block kept offline below online again.
 injection_off() {
 	echo Y > $FS/ignore-gfp-wait
-	[ -z "${clean:-}" ] || echo online > $MEM/memory$clean/state 2>/dev/null
 }
-trap injection_off EXIT
+# At exit, also on the harness's timeout (SIGTERM): no injection, and the
+# DIMM plugged below offline and unplugged.
+cleanup() {
+	injection_off
+	[ -z "${dimm:-}" ] && return
+	echo offline > $MEM/memory$clean/state 2>/dev/null
+	host dimm-del "$dimm" > /dev/null
+}
+trap cleanup EXIT
 trap 'exit 1' TERM
 echo 0 > $FS/probability
 echo 0 > $FS/verbose
@@ -75,14 +80,14 @@ failing_loop() {
 
 total0=$(meminfo MemTotal)
 oom0=$(vmstat oom_kill)
-# Hundreds of module loads leave unmovable pages in many memory blocks: a
-# block that can go offline now stays offline through the failing loads, so
-# that nothing of theirs lands in it, and walks the memory hotplug chain
-# afterwards. None may go offline here: on a small guest (the KASAN
-# kernel's), and after the earlier tests of the whole suite on 6.12 (seen in
-# a clean-clone CI run of d381003); a hot-added DIMM, whose blocks arrive
-# offline, would not depend on them.
-clean=$(offline_any_block)
+# Hundreds of module loads leave unmovable pages in many memory blocks, so
+# that after the earlier tests of the suite none of the guest's own may go
+# offline any more (seen on 6.12): the memory hotplug chain is walked with a
+# block of a hot-added DIMM instead, which arrives offline and stays so
+# through the failing loads.
+plugged=$(dimm_plug 128) || ktap_exit_fail_msg "no DIMM to walk the memory hotplug chain with"
+set -- $plugged
+dimm=$1 clean=$2
 
 for movable in 1 0; do
 	ob_loaded && ob_unload
@@ -97,15 +102,13 @@ for movable in 1 0; do
 done
 
 # The chains after those failures, no balloon: the memory hotplug chain as
-# the block kept offline goes online and offline again (a dangling notifier
-# block would be called), then the OOM chain with a balloon inflated.
-if [ -n "$clean" ]; then
-	echo online > $MEM/memory$clean/state
-	ktap_test_result "memory$clean goes online and offline again after failed inits" offline_block $clean
-	echo online > $MEM/memory$clean/state 2>/dev/null
-else
-	ktap_test_skip "no memory block can go offline"
-fi
+# the DIMM's block goes online (movable: nothing unmovable lands in it) and
+# offline again (a dangling notifier block would be called), then the OOM
+# chain with a balloon inflated.
+echo online_movable > $MEM/memory$clean/state
+ktap_test_result "memory$clean goes online and offline again after failed inits" offline_block $clean
+ktap_test_result "the host unplugs $dimm" host dimm-del "$dimm"
+dimm=
 ob_load simulate=1
 n=$(($(free_kb) / PAGE_KB * 85 / 100))
 ob_set_target $n
