@@ -14,15 +14,23 @@ import statistics
 import sys
 
 
-def parse(paths):
-    """Every OB_BENCH key of the logs with the list of its values, in order."""
+def parse(path):
+    """Every OB_BENCH key of a log with the list of its values, in order."""
     values = {}
-    lines = (line for path in paths for line in open(path, errors="replace"))
-    for line in lines:
+    for line in open(path, errors="replace"):
         parts = line.split()
         if len(parts) >= 3 and parts[0] == "OB_BENCH":
             nums = [int(x) for x in parts[2:]]
             values.setdefault(parts[1], []).append(nums[0] if len(nums) == 1 else nums)
+    return values
+
+
+def merge(logs):
+    """The values of several parsed logs, each key's in the logs' order."""
+    values = {}
+    for v in logs:
+        for key, xs in v.items():
+            values.setdefault(key, []).extend(xs)
     return values
 
 
@@ -119,8 +127,8 @@ def run_to_run_sd(per_boot, draws=2000):
 
 def main():
     json_out, args = sys.argv[1], sys.argv[2:]
-    logs = [a for a in args if "=" not in a]
-    rep = Report(parse(logs))
+    logs = [parse(a) for a in args if "=" not in a]
+    rep = Report(merge(logs))
     v = rep.v
     if v.get("done") != [1] * rep.boots:
         sys.exit("benchmark did not finish: see the console logs")
@@ -134,7 +142,7 @@ def main():
     r["ratio"] = {key: spread(xs) for key, xs in series.items()}
     # How far the next run's medians may land: bootstrap over boots and rounds.
     # The main benchmark's boots are the logs with rounds (not the hugetlb guest's).
-    per_boot = [ratio_series(Report(v)) for v in (parse([path]) for path in logs) if "rounds" in v]
+    per_boot = [ratio_series(Report(v)) for v in logs if "rounds" in v]
     r["ratio_run_to_run_sd_pct"] = run_to_run_sd(per_boot)
 
     # Migration: time per migrated balloon page, from outside (offlining a
