@@ -4,6 +4,7 @@
 //! by PFN in preallocated memory: no memory per page, nothing in `struct page`.
 
 use crate::offline_page::{OfflineBlock, OfflinePage, PageFreer, RefModel, BLOCK_PAGES};
+use kernel::alloc::KVVec;
 use kernel::prelude::*;
 
 /// Up to a fixed number of offline pages of one refcount model, by PFN.
@@ -14,7 +15,7 @@ use kernel::prelude::*;
 /// owned by the batch, `never_onlined` of them never-onlined; `last` is the
 /// address of the page of `pfns[len - 1]`.
 pub(crate) struct PageBatch {
-    pfns: KVec<u64>,
+    pfns: KVVec<u64>,
     len: usize,
     last: usize,
     never_onlined: usize,
@@ -22,11 +23,12 @@ pub(crate) struct PageBatch {
 }
 
 impl PageBatch {
-    /// Room for `n` pages of `model`.
+    /// Room for `n` pages of `model` (`8 * n` bytes, from vmalloc if kmalloc
+    /// has no such block).
     pub(crate) fn new(n: usize, model: RefModel) -> Result<Self> {
         // INVARIANT: empty.
         Ok(Self {
-            pfns: KVec::from_elem(0, n, GFP_KERNEL)?,
+            pfns: KVVec::from_elem(0, n, GFP_KERNEL)?,
             len: 0,
             last: 0,
             never_onlined: 0,
