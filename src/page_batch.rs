@@ -79,53 +79,93 @@ impl PageBatch {
     }
 
     /// Frees every page to the buddy allocator: each naturally aligned block
-    /// of [`BLOCK_PAGES`] that the batch holds whole, as a run of consecutive
-    /// PFNs in either direction (the order in which the balloon core list and
-    /// the frozen set hand out the pages of a block), goes back in one free
+    /// of [`BLOCK_PAGES`] that the batch holds whole goes back in one free
     /// ([`OfflineBlock`]), the other pages one by one. Returns how many
     /// blocks went back whole.
+    ///
+    /// A first pass finds the blocks that come as a run of consecutive PFNs
+    /// in either direction (the order in which the frozen set and, mostly,
+    /// the balloon core list hand out the pages of a block). If what is left
+    /// could still hold a block, it is sorted and searched again: the core
+    /// list hands back a block that inflation took over two batches in two
+    /// runs, apart, whenever the deflation's dequeues do not start where the
+    /// inflate batches did.
     pub(crate) fn free_all(&mut self) -> usize {
         let (len, model) = (self.len, self.model);
         // INVARIANT: the pages below leave the batch, which owns none from here.
         (self.len, self.never_onlined) = (0, 0);
-        let pfns = &self.pfns[..len];
-        let page = |pfn: u64| {
-            // SAFETY: the batch owned the page under its PFN (type invariant) and
-            // hands it over exactly once: every PFN below is visited once.
-            unsafe { OfflinePage::from_pfn(pfn, model) }
-        };
         // Pages going back one by one: the managed page count moves per run.
         let mut freer = PageFreer::default();
-        let (mut whole, mut i) = (0, 0);
-        while i < len {
-            let Some(head) = block_run(&pfns[i..]) else {
-                freer.free(page(pfns[i]));
-                i += 1;
-                continue;
-            };
-            i += BLOCK_PAGES;
-            let block_pfns = head..head + BLOCK_PAGES as u64;
-            // SAFETY: every page of the block is in the batch, hence a valid page.
-            let Some(mut block) = (unsafe { OfflineBlock::new(head, model) }) else {
-                block_pfns.for_each(|pfn| freer.free(page(pfn)));
-                continue;
-            };
-            // In PFN order, as the block takes them.
-            for pfn in block_pfns.clone() {
-                // SAFETY: the block has taken the pages before `pfn`, the batch owned
-                // the page of `pfn` (type invariant) and hands it over once.
-                if let Err(refused) = unsafe { block.take_next() } {
-                    // The block goes back page by page: this one and the rest now,
-                    // the ones it took when it drops.
-                    freer.free(refused);
-                    (pfn + 1..block_pfns.end).for_each(|pfn| freer.free(page(pfn)));
-                    break;
-                }
-            }
-            whole += usize::from(block.is_whole());
+        // SAFETY: the batch owned the pages of `pfns[..len]` (type invariant) and
+        // hands them over; it keeps those left, under `pfns[..left]`.
+        let (whole, left) = unsafe { free_blocks(&mut self.pfns[..len], model, &mut freer, true) };
+        let left = &mut self.pfns[..left];
+        if left.len() >= BLOCK_PAGES {
+            left.sort_unstable();
         }
-        whole
+        // SAFETY: the pages of `left` are the batch's (above), handed over now.
+        whole + unsafe { free_blocks(left, model, &mut freer, false) }.0
     }
+}
+
+/// Frees the pages of `pfns`: each naturally aligned block of
+/// [`BLOCK_PAGES`] that comes as a run of consecutive PFNs in one free, the
+/// other pages one by one through `freer`, or, with `keep`, not at all: the
+/// caller keeps them, their PFNs moved to the front of `pfns`. Returns how
+/// many blocks went back whole, and how many pages the caller keeps.
+///
+/// # Safety
+///
+/// The caller owns the pages of `pfns`, distinct offline pages of `model`,
+/// and hands them over; with `keep` it owns again those of the PFNs the
+/// call leaves at the front.
+unsafe fn free_blocks(
+    pfns: &mut [u64],
+    model: RefModel,
+    freer: &mut PageFreer,
+    keep: bool,
+) -> (usize, usize) {
+    let page = |pfn: u64| {
+        // SAFETY: the caller handed the page over under its PFN (the function's
+        // contract), and every PFN of `pfns` is visited once below, its page either
+        // freed here or kept.
+        unsafe { OfflinePage::from_pfn(pfn, model) }
+    };
+    let (mut whole, mut kept, mut i) = (0, 0, 0);
+    while i < pfns.len() {
+        let Some(head) = block_run(&pfns[i..]) else {
+            if keep {
+                // `kept <= i`: the entries from `i` on are still unvisited.
+                pfns[kept] = pfns[i];
+                kept += 1;
+            } else {
+                freer.free(page(pfns[i]));
+            }
+            i += 1;
+            continue;
+        };
+        i += BLOCK_PAGES;
+        let block_pfns = head..head + BLOCK_PAGES as u64;
+        // SAFETY: every page of the block is in `pfns`, hence a valid page.
+        let Some(mut block) = (unsafe { OfflineBlock::new(head, model) }) else {
+            block_pfns.for_each(|pfn| freer.free(page(pfn)));
+            continue;
+        };
+        // In PFN order, as the block takes them.
+        for pfn in block_pfns.clone() {
+            // SAFETY: the block has taken the pages before `pfn`, and the caller
+            // handed the page of `pfn` over, visited once.
+            if let Err(refused) = unsafe { block.take_next() } {
+                // The block goes back page by page: this one and the rest now,
+                // the ones it took when it drops.
+                freer.free(refused);
+                (pfn + 1..block_pfns.end).for_each(|pfn| freer.free(page(pfn)));
+                break;
+            }
+        }
+        whole += usize::from(block.is_whole());
+    }
+    (whole, kept)
 }
 
 /// The first PFN of the naturally aligned block of [`BLOCK_PAGES`] whose
