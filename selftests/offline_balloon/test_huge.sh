@@ -58,6 +58,18 @@ for movable in 1 0; do
 	ob_unload
 done
 
+# deflate_whole NAME WHOLE: deflates the balloon to 0; at least 90% of the
+# WHOLE 2 MiB blocks it held whole must go back in one free each.
+deflate_whole() {
+	d0=$(ob_stat deflated_blocks_total)
+	ob_set_target 0
+	ktap_test_result "$1: deflates to 0" ob_wait_stat inflated_pages 0
+	d=$(($(ob_stat deflated_blocks_total) - d0))
+	ktap_print_msg "$1: $2 whole 2 MiB blocks offline, $d deflated whole"
+	ktap_test_result "$1: at least 90% of the whole blocks deflated whole" \
+		test $((d * 10)) -ge $(($2 * 9)) -a "$d" -gt 0
+}
+
 # Single pages: the bulk allocator hands out a 2 MiB block's pages over
 # several inflate batches, and a deflation takes several batches, so the
 # blocks that are in the balloon whole go back in one free each (97% here;
@@ -68,13 +80,7 @@ ob_set_target $N
 ob_wait_stat inflated_pages $N
 expect_eq "order=0: no block inflated whole" "$(ob_stat inflated_blocks_total)" 0
 expect_consistent "order=0: consistent"
-whole=$(ob_offline_pages blocks2m)
-ob_set_target 0
-ktap_test_result "order=0: deflates to 0" ob_wait_stat inflated_pages 0
-d=$(ob_stat deflated_blocks_total)
-ktap_print_msg "order=0: $whole whole 2 MiB blocks offline, $d deflated whole"
-ktap_test_result "order=0: at least 90% of the whole blocks deflated whole" \
-	test $((d * 10)) -ge $((whole * 9)) -a "$d" -gt 0
+deflate_whole "order=0" "$(ob_offline_pages blocks2m)"
 # Again, with 300 pages deflated first: the deflations' dequeues then no
 # longer start where the inflate batches did, and the balloon core list
 # hands a block inflated over two batches back in two runs, apart, which
@@ -84,12 +90,7 @@ ob_wait_stat inflated_pages $N
 whole=$(ob_offline_pages blocks2m)
 ob_set_target $((N - 300))
 ob_wait_stat inflated_pages $((N - 300))
-ob_set_target 0
-ktap_test_result "order=0, out of step: deflates to 0" ob_wait_stat inflated_pages 0
-d=$(($(ob_stat deflated_blocks_total) - d))
-ktap_print_msg "order=0, out of step: $whole whole 2 MiB blocks offline, $d deflated whole"
-ktap_test_result "order=0, out of step: at least 90% of the whole blocks deflated whole" \
-	test $((d * 10)) -ge $((whole * 9)) -a "$d" -gt 0
+deflate_whole "order=0, out of step" "$whole"
 ob_unload
 expect_eq "MemTotal restored exactly after rmmod" "$(meminfo MemTotal)" "$total0"
 

@@ -59,11 +59,12 @@ done
 held=$(ob_stat hinted_pages)
 ktap_print_msg "ours: $held pages held as hints during the migration"
 ktap_test_result "ours: free blocks are held as hints while the host migrates" test "$held" -gt 0
-half=$(($(meminfo MemAvailable) / 1024 + 64))
-[ $half -ge $(($(meminfo MemTotal) / 2048)) ] || half=$(($(meminfo MemTotal) / 2048))
-ktap_test_result "ours: the guest writes $half MiB while hints are held" touch_mib $half
+mib=$(($(meminfo MemAvailable) / 1024 + 64))
+half=$(($(meminfo MemTotal) / 2048))
+[ $mib -ge $half ] || mib=$half
+ktap_test_result "ours: the guest writes $mib MiB while hints are held" touch_mib $mib
 after=$(ob_stat hinted_pages)
-ktap_print_msg "ours: $after pages held as hints after writing $half MiB"
+ktap_print_msg "ours: $after pages held as hints after writing $mib MiB"
 ktap_test_result "ours: memory pressure got hinted blocks back" test "$after" -lt "$held"
 free_touched
 ktap_test_result "ours: the migration completes (sped up)" host migrate-wait $((300 * WAIT_SCALE)) 1024
