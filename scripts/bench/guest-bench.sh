@@ -4,7 +4,7 @@
 # lines, one per round for per-round figures, that scripts/bench/report.py
 # turns into medians, spreads, a table and JSON. Host-driven times are
 # measured by the host from its QMP 'balloon' command until query-balloon
-# reports the target (end to end). The drivers' rounds are interleaved (ours,
+# reports the target (end to end). The drivers' cycles are interleaved (ours,
 # C, ours with order=0, ours, C, ...) so that drift on a shared machine hits
 # them alike. bench.sh may boot several guests (OB_BENCH_BOOT numbers them)
 # and merge their rounds: some figures move from one boot to the next. The
@@ -16,9 +16,14 @@ KO=/lib/modules/offline_balloon.ko
 C_KO=/lib/modules/virtio_balloon.ko
 ROUNDS=${OB_BENCH_ROUNDS:-5}
 BOOT=${OB_BENCH_BOOT:-1}
-# Simulate-mode rounds against the floor: cheap (no reload, no host), and
-# the ratio's spread is the widest of all, so three times as many.
-SIM_ROUNDS=$((ROUNDS * 3))
+# Host-driven cycles (inflation and deflation) per driver and round: the
+# drivers take turns cycle by cycle, so that the cycles compared are seconds
+# apart (this machine's speed drifts by 10-20% over tens of seconds) and
+# every cycle is a sample.
+HOST_CYCLES=3
+# Simulate-mode rounds against the floor: cheap (no reload, no host), so
+# eight times as many.
+SIM_ROUNDS=$((ROUNDS * 8))
 GUEST_MIB=${OB_GUEST_MIB:-1024}
 KEEP_MIB=256
 PAGES=$(((GUEST_MIB - KEEP_MIB) * 256))
@@ -61,47 +66,54 @@ settle() {
 	done
 }
 
-# host_round NAME: HOST_CYCLES host-driven inflations to KEEP_MIB, each
-# followed by the deflation back (single runs spread by +-30% here: two per
-# round halve the rounds needed for a steady median).
-HOST_CYCLES=2
-host_round() {
-	c=0
-	while [ $c -lt $HOST_CYCLES ]; do
-		settle
-		out "$1.inflate_ns $(balloon $KEEP_MIB)"
-		out "$1.deflate_ns $(balloon "$GUEST_MIB")"
-		c=$((c + 1))
-	done
+# host_cycle NAME: one host-driven inflation to KEEP_MIB and the deflation
+# back, from a settled guest.
+host_cycle() {
+	settle
+	out "$1.inflate_ns $(balloon $KEEP_MIB)"
+	out "$1.deflate_ns $(balloon "$GUEST_MIB")"
+}
+
+# with FN NAME KO [PARAM...]: load the driver KO, run FN NAME, unload it.
+with() {
+	with_fn=$1 with_name=$2 with_ko=$3
+	shift 3
+	insmod "$with_ko" "$@"
+	$with_fn "$with_name"
+	with_ko=${with_ko##*/}
+	rmmod "${with_ko%.ko}"
 }
 
 # migration NAME: the cost of migrating balloon pages, the same way for
 # both drivers. The host inflates the balloon to KEEP_MIB; the MIGRATE_BLOCKS
 # memory blocks holding the most balloon pages (the balloon is nearly all
 # their content once the page cache is dropped) go offline one after the
-# other, which migrates every page in them, and online again. Prints the
+# other, which migrates every page in them, and online again. Prints, per
+# block (each a sample: the two drivers' i-th blocks are paired), the
 # balloon pages and all pages migrated, the offlining's time, and for ours
-# the time spent in its migratepage hook, summed over the blocks.
-MIGRATE_BLOCKS=3
+# the time spent in its migratepage hook.
+MIGRATE_BLOCKS=4
 migration() {
 	balloon $KEEP_MIB > /dev/null
 	drop_caches
 	for b in $(ls -d $MEM/memory* | sed 's/.*memory//'); do
 		[ "$b" = 0 ] || echo "$(/selftests/offline_balloon/offline_pages $((b * BLOCK_PAGES)) $BLOCK_PAGES | cut -d' ' -f2) $b"
 	done | sort -rn > /tmp/blocks
-	m0=$(vmstat balloon_migrate) a0=$(vmstat pgmigrate_success) ns=0 n=0
-	[ "$1" = c ] || h0=$(stat migrate_ns_total)
 	settle
-	while read -r _ b && [ $n -lt $MIGRATE_BLOCKS ]; do
+	n=0
+	while [ $n -lt $MIGRATE_BLOCKS ]; do
+		read -r _ b || { echo "fewer than $MIGRATE_BLOCKS memory blocks went offline" >&2; exit 1; }
+		m0=$(vmstat balloon_migrate) a0=$(vmstat pgmigrate_success)
+		[ "$1" = c ] || h0=$(stat migrate_ns_total)
 		t0=$(now_ns)
 		timeout 60 sh -c "echo offline > $MEM/memory$b/state" 2>/dev/null || continue
-		ns=$((ns + $(now_ns) - t0)) n=$((n + 1))
+		out "$1.offline_ns $(($(now_ns) - t0))"
+		out "$1.migrated $(($(vmstat balloon_migrate) - m0))"
+		out "$1.pgmigrate $(($(vmstat pgmigrate_success) - a0))"
+		[ "$1" = c ] || out "$1.hook_ns $(($(stat migrate_ns_total) - h0))"
 		echo online > $MEM/memory$b/state
+		n=$((n + 1))
 	done < /tmp/blocks
-	out "$1.migrated $(($(vmstat balloon_migrate) - m0))"
-	out "$1.pgmigrate $(($(vmstat pgmigrate_success) - a0))"
-	out "$1.offline_ns $ns"
-	[ "$1" = c ] || out "$1.hook_ns $(($(stat migrate_ns_total) - h0))"
 	balloon "$GUEST_MIB" > /dev/null
 }
 
@@ -148,30 +160,33 @@ fi
 out "pages $PAGES"
 out "rounds $ROUNDS"
 out "host_cycles $HOST_CYCLES"
+out "migrate_blocks $MIGRATE_BLOCKS"
 out "sim_rounds $SIM_ROUNDS"
 out "guest_mib $GUEST_MIB"
 
 echo "== host-driven, interleaved: offline_balloon (order 9, batch 1024), C virtio_balloon, offline_balloon order=0"
 drop_caches
 [ "$BOOT" = 1 ] && out "base_mem_kb $(($(meminfo Slab) + $(meminfo VmallocUsed)))"
+if [ "$BOOT" = 1 ]; then
+	insmod $KO
+	overhead ours
+	out "ours.module_kb $(($(awk '$1 == "offline_balloon" { print $2 }' /proc/modules) / 1024))"
+	rmmod offline_balloon
+	with overhead c $C_KO
+fi
+# A round: HOST_CYCLES host-driven cycles of each driver, the drivers
+# taking turns cycle by cycle, then each driver's migration.
 r=0
 while [ $r -lt "$ROUNDS" ]; do
-	insmod $KO
-	[ $r$BOOT = 01 ] && overhead ours
-	[ $r$BOOT = 01 ] && out "ours.module_kb $(($(awk '$1 == "offline_balloon" { print $2 }' /proc/modules) / 1024))"
-	host_round ours
-	migration ours
-	rmmod offline_balloon
-
-	insmod $C_KO
-	[ $r$BOOT = 01 ] && overhead c
-	host_round c
-	migration c
-	rmmod virtio_balloon
-
-	insmod $KO order=0
-	host_round order0
-	rmmod offline_balloon
+	c=0
+	while [ $c -lt $HOST_CYCLES ]; do
+		with host_cycle ours $KO
+		with host_cycle c $C_KO
+		with host_cycle order0 $KO order=0
+		c=$((c + 1))
+	done
+	with migration ours $KO
+	with migration c $C_KO
 	r=$((r + 1))
 done
 
@@ -181,10 +196,12 @@ if [ "$BOOT" = 1 ]; then
 	hostmem normal.c $C_KO
 
 	echo "== host-driven: batch size sweep (single pages, as the C driver)"
-	for b in 256 1024 4096 16384; do
-		insmod $KO batch=$b order=0
-		host_round "batch$b"
-		rmmod offline_balloon
+	c=0
+	while [ $c -lt $HOST_CYCLES ]; do
+		for b in 256 1024 4096 16384; do
+			with host_cycle "batch$b" $KO batch=$b order=0
+		done
+		c=$((c + 1))
 	done
 fi
 
