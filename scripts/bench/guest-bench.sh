@@ -8,8 +8,9 @@
 # C, ours with order=0, ours, C, ...) so that drift on a shared machine hits
 # them alike. bench.sh may boot several guests (OB_BENCH_BOOT numbers them)
 # and merge their rounds: some figures move from one boot to the next. The
-# figures taken once (memory overhead, host memory, batch sweep, huge pages)
-# come from the first.
+# figures taken in one guest only (memory overhead, host memory on normal
+# RAM, batch sweep, huge pages) come from the first; host memory on hugetlb
+# RAM from a guest of its own (OB_BENCH_PART=hugetlb).
 . /selftests/offline_balloon/host_agent.sh
 D=/sys/kernel/debug/offline_balloon
 KO=/lib/modules/offline_balloon.ko
@@ -21,6 +22,8 @@ BOOT=${OB_BENCH_BOOT:-1}
 # apart (this machine's speed drifts by 10-20% over tens of seconds) and
 # every cycle is a sample.
 HOST_CYCLES=3
+# Host memory measurements per driver, taken in turns (ours, C, ...).
+HOSTMEM_ROUNDS=3
 # Simulate-mode rounds against the floor: cheap (no reload, no host), so
 # eight times as many.
 SIM_ROUNDS=$((ROUNDS * 8))
@@ -150,9 +153,13 @@ overhead() {
 # A guest whose RAM is a hugetlb memfd of 2 MiB pages (bench.sh boots it):
 # only host memory.
 if [ "${OB_BENCH_PART:-main}" = hugetlb ]; then
-	hostmem hugetlb.ours $KO
-	hostmem hugetlb.order0 $KO order=0
-	hostmem hugetlb.c $C_KO
+	r=0
+	while [ $r -lt $HOSTMEM_ROUNDS ]; do
+		hostmem hugetlb.ours $KO
+		hostmem hugetlb.order0 $KO order=0
+		hostmem hugetlb.c $C_KO
+		r=$((r + 1))
+	done
 	out "done_hugetlb 1"
 	exit 0
 fi
@@ -192,8 +199,12 @@ done
 
 if [ "$BOOT" = 1 ]; then
 	echo "== host memory given back, normal (4 KiB) guest RAM"
-	hostmem normal.ours $KO
-	hostmem normal.c $C_KO
+	r=0
+	while [ $r -lt $HOSTMEM_ROUNDS ]; do
+		hostmem normal.ours $KO
+		hostmem normal.c $C_KO
+		r=$((r + 1))
+	done
 
 	echo "== host-driven: batch size sweep (single pages, as the C driver)"
 	c=0

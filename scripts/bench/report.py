@@ -43,6 +43,12 @@ def fmt(s):
     return f"{s['median']} [{s['min']}-{s['max']}]"
 
 
+def pct(s):
+    """A spread of shares as percentages."""
+    # + 0.0: a share of -0.0 reads 0%.
+    return f"{s['median'] + 0.0:.0%} [{s['min'] + 0.0:.0%}-{s['max'] + 0.0:.0%}]"
+
+
 class Report:
     def __init__(self, values):
         self.v = values
@@ -232,15 +238,18 @@ def main():
 
 
 def host_memory(rep, backing, drivers):
-    """Per driver: MiB ballooned, MiB back on the host (QEMU's RSS drop, or
-    the rise of the host's free hugetlb memory) and the share."""
+    """Per driver, over its measurements: MiB ballooned, MiB back on the
+    host (QEMU's RSS drop, or the rise of the host's free hugetlb memory)
+    and the share."""
     out = {}
     for who in drivers:
-        before, after = rep.one(f"{backing}.{who}.host_before"), rep.one(f"{backing}.{who}.host_after")
-        back_kb = before[0] - after[0] if backing == "normal" else after[1] - before[1]
-        ballooned_kb = rep.one(f"{backing}.{who}.ballooned_kb")
-        out[who] = {"ballooned_mib": ballooned_kb // 1024, "host_mib_back": back_kb // 1024,
-                    "share": round(back_kb / ballooned_kb, 3)}
+        key = f"{backing}.{who}"
+        back_kb = [b[0] - a[0] if backing == "normal" else a[1] - b[1]
+                   for b, a in zip(rep.v[key + ".host_before"], rep.v[key + ".host_after"])]
+        ballooned_kb = rep.v[key + ".ballooned_kb"]
+        out[who] = {"ballooned_mib": ballooned_kb[0] // 1024, "samples": len(back_kb),
+                    "host_mib_back": spread([kb / 1024 for kb in back_kb]),
+                    "share": spread([kb / total for kb, total in zip(back_kb, ballooned_kb)])}
     return out
 
 
@@ -293,8 +302,9 @@ def print_table(r):
     print(f"{'  in our migratepage hook ns':30} {fmt(m['ours']['hook_ns_per_migrated_page']):>24}")
     for backing, d in r["host_memory"].items():
         what = "QEMU RSS drop" if backing == "normal" else "HugePages_Free rise"
-        row = ", ".join(f"{who} {x['host_mib_back']} MiB ({x['share']:.0%})" for who, x in d.items())
-        print(f"host memory back, {backing} RAM ({what}) of {d['ours']['ballooned_mib']} MiB ballooned: {row}")
+        row = ", ".join(f"{who} {x['host_mib_back']['median']:.0f} MiB ({pct(x['share'])})" for who, x in d.items())
+        print(f"host memory back, {backing} RAM ({what}) of {d['ours']['ballooned_mib']} MiB ballooned, "
+              f"measured {d['ours']['samples']}x each: {row}")
     if "hugetlb" not in r["host_memory"]:
         print("host memory back, hugetlb RAM: not measured (no hugetlb pages on the host, or the guest failed)")
     b = r["driver_bytes_per_page"]
