@@ -126,8 +126,8 @@ def ratio_series(rep):
 def run_to_run_sd(per_boot, draws=2000):
     """Per ratio, the standard deviation (% of the median) of the difference
     between two runs' medians, from a bootstrap that redraws the boots and,
-    within each, the rounds (boots move some figures as a whole). With one
-    boot it sees the rounds' noise only."""
+    within each, the samples (boots move some figures as a whole). With one
+    boot it sees the samples' noise only."""
     rng = random.Random(1)
     out = {}
     for key in per_boot[0]:
@@ -156,7 +156,7 @@ def main():
     r["host_driven_mib_per_s"] = {who: {op: spread(xs) for op, xs in d.items()} for who, d in host.items()}
     series = ratio_series(rep)
     r["ratio"] = {key: spread(xs) for key, xs in series.items()}
-    # How far the next run's medians may land: bootstrap over boots and rounds.
+    # How far the next run's medians may land: bootstrap over boots and samples.
     # The main benchmark's boots are the logs with rounds (not the hugetlb guest's).
     per_boot = [ratio_series(Report(v)) for v in logs if "rounds" in v]
     r["ratio_run_to_run_sd_pct"] = run_to_run_sd(per_boot)
@@ -256,7 +256,7 @@ def host_memory(rep, backing, drivers):
 def print_noise(r):
     """Each ratio's expected run-to-run difference."""
     sd = r["ratio_run_to_run_sd_pct"]
-    print("\nexpected difference between two runs' medians (SD; bootstrap over boots and rounds)")
+    print("\nexpected difference between two runs' medians (SD; bootstrap over boots and samples)")
     for key, x in r["ratio"].items():
         print(f"  {key:40} {x['median']:6.2f}  SD {sd[key]:4.1f}%")
     print(f"  {sum(v < 5 for v in sd.values())} of {len(sd)} under 5% "
@@ -279,8 +279,8 @@ def print_table(r):
     s = r["setup"]
     print(f"\nBenchmark: Linux {s.get('kernel', '?')} ({s.get('variant', '?')} kernel), "
           f"{r['mib']:.0f} MiB ballooned of a {r['guest_mib']} MiB guest, "
-          f"{r['rounds']} interleaved rounds over {r['guest_boots']} guest boots "
-          f"({r['host_cycles_per_round']} host-driven runs each), "
+          f"{r['rounds']} rounds over {r['guest_boots']} guest boots "
+          f"({r['host_cycles_per_round']} host-driven cycles per driver each, the drivers in turns), "
           f"QEMU {s.get('qemu', '?')} TCG on {s.get('cpu', '?')}")
     print(f"median [min-max]; ratios are ours / C sample by sample: {r['rounds'] * r['host_cycles_per_round']} "
           f"host-driven cycles, {r['rounds'] * r['migrate_blocks_per_round']} memory blocks offlined")
