@@ -122,22 +122,23 @@ migration() {
 
 # hostmem NAME KO [PARAM...]: the host memory the balloon gives back. The
 # guest first touches its free memory (a file in its tmpfs root, removed
-# again) so that the host backs it; then the host inflates the balloon to half
-# the guest. Prints QEMU's VmRSS and the host's free hugetlb memory (kB)
-# before and after, and the memory ballooned.
+# again) so that the host backs it; then, with the driver loaded, the host
+# inflates the balloon to half the guest (host_memory NAME).
 hostmem() {
-	name=$1 ko=$2
-	shift 2
 	dd if=/dev/zero of=/tmp/touch bs=1M count=$(($(meminfo MemFree) / 1024 - 16)) 2> /dev/null
 	rm -f /tmp/touch
-	insmod "$ko" "$@"
-	out "$name.host_before $(host host-mem)"
+	with host_memory "$@"
+}
+
+# host_memory NAME: prints QEMU's VmRSS and the host's free hugetlb memory
+# (kB) before and after inflating to half the guest, and the memory
+# ballooned.
+host_memory() {
+	out "$1.host_before $(host host-mem)"
 	balloon $((GUEST_MIB / 2)) > /dev/null
-	out "$name.host_after $(host host-mem)"
-	out "$name.ballooned_kb $((GUEST_MIB / 2 * 1024))"
+	out "$1.host_after $(host host-mem)"
+	out "$1.ballooned_kb $((GUEST_MIB / 2 * 1024))"
 	balloon "$GUEST_MIB" > /dev/null
-	ko=${ko##*/}
-	rmmod "${ko%.ko}"
 }
 
 # overhead NAME: driver memory (Slab + VmallocUsed) at 0 and at KEEP_MIB.
