@@ -63,7 +63,8 @@ from qemu.qmp import QMPClient
 SPLAT = re.compile(
     r"BUG:|WARNING:|Oops|bad page|refcount_t:|Kernel panic|kernel BUG at|"
     r"general protection fault|INFO: task .* blocked|UBSAN:|KASAN:|"
-    r"BUG [^ ]+ \(|Freezing .* failed|suspend .* failed"
+    r"BUG [^ ]+ \(|Freezing .* failed|suspend .* failed|"
+    r"PM: failed to |PM: [a-z_]+\(\): .* returns -[0-9]"
 )
 TOTALS = re.compile(r"^OB_TOTALS pass=(\d+) fail=(\d+) skip=(\d+)")
 EXIT = re.compile(r"^OB_EXIT rc=(\d+)")

@@ -62,6 +62,7 @@ use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
 mod evacuate;
 mod online;
 mod self_check;
+mod suspend;
 
 pub(crate) use evacuate::evacuate_unsupported;
 use evacuate::Evacuating;
@@ -232,9 +233,11 @@ pub(crate) struct Balloon {
     /// The balloon core device; its `migratepage` leads to [`Balloon::migrate`].
     #[pin]
     dev_info: DevInfo,
-    /// On the OOM and memory hotplug notifier chains, and the online page
-    /// callback. First of the fields with a `Drop`, so that it leaves them
-    /// before anything they use goes.
+    /// On the PM, OOM and memory hotplug notifier chains, and the online page
+    /// callback, from [`Self::start`] to [`Self::shutdown`] (or a failed
+    /// `start`): left before the last reference to the balloon goes, since a
+    /// callback may take a reference ([`Self::kick_shared`]). First of the
+    /// fields with a `Drop`, which leaves them too.
     pub(crate) notifiers: Notifiers,
     config: Config,
     host: Arc<dyn Host>,
@@ -254,6 +257,9 @@ pub(crate) struct Balloon {
     /// The host's target may have changed: the worker reads it again.
     host_changed: AtomicBool,
     stopping: AtomicBool,
+    /// The system is suspending or hibernating: inflate nothing (see
+    /// [`suspend`]).
+    pm_holding: AtomicBool,
     /// The worker's current pause after failed allocations, in milliseconds.
     backoff_ms: AtomicU32,
     /// Statistics, shown in debugfs.
@@ -312,6 +318,7 @@ impl Balloon {
                 target: AtomicU64::new(0),
                 host_changed: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
+                pm_holding: AtomicBool::new(false),
                 backoff_ms: AtomicU32::new(0),
                 notifiers: Notifiers::new(),
                 stats: Stats::default(),
@@ -328,9 +335,21 @@ impl Balloon {
     }
 
     /// Joins the notifier chains, the last step of setting a balloon up: the
-    /// memory hotplug chain for frozen pages, and, with `oom`, the OOM chain
-    /// (see [`Self::oom_deflate`]). Dropping the balloon leaves them.
+    /// PM chain (see [`suspend`]), the memory hotplug chain for frozen pages,
+    /// and, with `oom`, the OOM chain (see [`Self::oom_deflate`]). Dropping
+    /// the balloon leaves them.
     pub(crate) fn start(&self, oom: bool) -> Result {
+        let joined = self.join_chains(oom);
+        if joined.is_err() {
+            // Now, while the caller holds the balloon: a callback may take a
+            // reference to it (`kick_shared`), which must not happen in `drop`.
+            self.notifiers.unregister();
+        }
+        joined
+    }
+
+    fn join_chains(&self, oom: bool) -> Result {
+        self.notifiers.register_pm()?;
         if self.config.has_frozen() {
             self.notifiers.register_memory()?;
         }
@@ -386,7 +405,9 @@ impl Balloon {
     /// [`Self::kick`] from a plain reference.
     fn kick_shared(&self) {
         // SAFETY: `self` is the data of an `Arc` (`new` makes nothing else), kept above
-        // zero by the caller while it uses `self`.
+        // zero by the caller while it uses `self`: the worker and the debugfs files hold
+        // one, and the notifier callbacks run only while the balloon's owner holds one
+        // (they leave their chains in `shutdown` or a failed `start`).
         let this: Arc<Self> = unsafe { ArcBorrow::from_raw(self) }.into();
         this.kick();
     }
@@ -512,7 +533,10 @@ impl Balloon {
         }
         let target = self.target();
         let size = self.stats.inflated();
-        if size < target {
+        if size < target && self.pm_holding.load(Relaxed) {
+            // `pm_finished` kicks the worker again.
+            Step::Done
+        } else if size < target {
             let want = (target - size).min(self.config.batch as u64) as usize;
             if self.inflate(want) < want {
                 self.stats.alloc_failed_total.fetch_add(1, Relaxed);
@@ -535,7 +559,8 @@ impl Balloon {
         }
     }
 
-    /// Sleeps up to `ms` milliseconds, less if the target changes or the balloon stops.
+    /// Sleeps up to `ms` milliseconds, less if the target changes, the
+    /// balloon stops or the system suspends.
     fn pause(&self, ms: u32) {
         let target = self.target();
         let mut slept = 0;
@@ -543,6 +568,7 @@ impl Balloon {
             && self.target() == target
             && !self.host_changed.load(Relaxed)
             && !self.stopping.load(Relaxed)
+            && !self.pm_holding.load(Relaxed)
         {
             // SAFETY: plain sleep in process context.
             unsafe { bindings::msleep(10) };

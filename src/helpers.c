@@ -84,6 +84,9 @@ void ob_balloon_devinfo_init(struct balloon_dev_info *b_dev_info) { balloon_devi
 int ob_register_memory_notifier(struct notifier_block *nb) { return register_memory_notifier(nb); }
 void ob_unregister_memory_notifier(struct notifier_block *nb) { unregister_memory_notifier(nb); }
 
+int ob_register_pm_notifier(struct notifier_block *nb) { return register_pm_notifier(nb); }
+int ob_unregister_pm_notifier(struct notifier_block *nb) { return unregister_pm_notifier(nb); }
+
 void ob_cond_resched(void) { cond_resched(); }
 void ob_init_waitqueue_head(struct wait_queue_head *wq) { init_waitqueue_head(wq); }
 void ob_wake_up(struct wait_queue_head *wq) { wake_up(wq); }

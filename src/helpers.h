@@ -15,6 +15,7 @@
 #include <linux/notifier.h>
 #include <linux/scatterlist.h>
 #include <linux/spinlock.h>
+#include <linux/suspend.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <linux/wait.h>
@@ -89,6 +90,10 @@ void ob_balloon_devinfo_init(struct balloon_dev_info *b_dev_info);
 /* Memory hotplug notifiers (static inline stubs without CONFIG_MEMORY_HOTPLUG). */
 int ob_register_memory_notifier(struct notifier_block *nb);
 void ob_unregister_memory_notifier(struct notifier_block *nb);
+
+/* PM notifiers (static inline stubs without CONFIG_PM_SLEEP). */
+int ob_register_pm_notifier(struct notifier_block *nb);
+int ob_unregister_pm_notifier(struct notifier_block *nb);
 
 /* Scheduling and waiting. */
 void ob_cond_resched(void);

@@ -12,6 +12,14 @@
 //!   [`Balloon::memory_offline`]). Movable pages need nothing: offlining
 //!   migrates them through the balloon core.
 //!
+//! - PM: before the system suspends or hibernates, the balloon stops
+//!   inflating and leaves memory free for the devices to resume
+//!   ([`Balloon::pm_prepare`]); after it resumes, it follows its target again
+//!   ([`Balloon::pm_finished`]). The PM core follows each prepare event with
+//!   its post event, also when a later callback fails the transition (the
+//!   chain is called robustly); only 6.12's `/dev/snapshot` open returns
+//!   early without the post event if it runs out of memory, and then the
+//!   balloon inflates again from the next transition on.
 //! - Online page callback: the kernel's one hook for onlining the pages of a
 //!   memory block (`set_online_page_callback()`, which hv_balloon and
 //!   virtio_mem use), taken with `keep_hotplugged=1` only, since those drivers
@@ -20,7 +28,7 @@
 //!   `generic_online_page()` would put them. If another driver holds the
 //!   hook, hot-added memory comes online as usual.
 //!
-//! Both chains are blocking notifier chains: a callback runs under the chain's
+//! The three chains are blocking notifier chains: a callback runs under the chain's
 //! rwsem (read), and unregistering takes it for writing, so once
 //! [`Notifiers::unregister`] returns no callback of ours runs or will run. The
 //! rwsem does not span a whole offlining: it is dropped between
@@ -48,8 +56,10 @@ static ONLINE_BALLOON: AtomicPtr<Balloon> = AtomicPtr::new(null_mut());
 pub(crate) struct Notifiers {
     oom: Opaque<bindings::notifier_block>,
     memory: Opaque<bindings::notifier_block>,
+    pm: Opaque<bindings::notifier_block>,
     oom_registered: AtomicBool,
     memory_registered: AtomicBool,
+    pm_registered: AtomicBool,
     online_registered: AtomicBool,
 }
 
@@ -66,8 +76,10 @@ impl Notifiers {
         Self {
             oom: Opaque::uninit(),
             memory: Opaque::uninit(),
+            pm: Opaque::uninit(),
             oom_registered: AtomicBool::new(false),
             memory_registered: AtomicBool::new(false),
+            pm_registered: AtomicBool::new(false),
             online_registered: AtomicBool::new(false),
         }
     }
@@ -89,6 +101,10 @@ impl Notifiers {
                 notifier_call: Some(memory_notify),
                 ..Default::default()
             });
+            self.pm.get().write(bindings::notifier_block {
+                notifier_call: Some(pm_notify),
+                ..Default::default()
+            });
         }
     }
 
@@ -108,6 +124,14 @@ impl Notifiers {
             bindings::ob_register_memory_notifier(self.memory.get())
         })?;
         self.memory_registered.store(true, Relaxed);
+        Ok(())
+    }
+
+    /// Joins the PM notifier chain.
+    pub(crate) fn register_pm(&self) -> Result {
+        // SAFETY: as in `register_oom`.
+        kernel::error::to_result(unsafe { bindings::ob_register_pm_notifier(self.pm.get()) })?;
+        self.pm_registered.store(true, Relaxed);
         Ok(())
     }
 
@@ -149,6 +173,10 @@ impl Notifiers {
         if self.memory_registered.swap(false, Relaxed) {
             // SAFETY: registered in `register_memory`.
             unsafe { bindings::ob_unregister_memory_notifier(self.memory.get()) };
+        }
+        if self.pm_registered.swap(false, Relaxed) {
+            // SAFETY: registered in `register_pm`.
+            unsafe { bindings::ob_unregister_pm_notifier(self.pm.get()) };
         }
     }
 }
@@ -213,6 +241,38 @@ unsafe extern "C" fn memory_notify(
         bindings::memory_block_state_MEM_GOING_OFFLINE => balloon.memory_going_offline(Some(pfns)),
         bindings::memory_block_state_MEM_CANCEL_OFFLINE => balloon.memory_going_offline(None),
         bindings::memory_block_state_MEM_OFFLINE => balloon.memory_offline(pfns),
+        _ => {}
+    }
+    bindings::NOTIFY_OK as ffi::c_int
+}
+
+/// The PM notifier.
+///
+/// # Safety
+///
+/// Called by the PM notifier chain (under `system_transition_mutex`, in
+/// process context, before tasks are frozen and after they are thawed) with
+/// `nb` the PM block of a live [`Balloon`] (as for [`oom_notify`]).
+unsafe extern "C" fn pm_notify(
+    nb: *mut bindings::notifier_block,
+    action: ffi::c_ulong,
+    _data: *mut ffi::c_void,
+) -> ffi::c_int {
+    // SAFETY: `nb` is the `pm` block (a transparent `Opaque`) of a live balloon.
+    let balloon = unsafe {
+        &*kernel::container_of!(
+            nb.cast::<Opaque<bindings::notifier_block>>(),
+            Balloon,
+            notifiers.pm
+        )
+    };
+    match action as u32 {
+        bindings::PM_SUSPEND_PREPARE
+        | bindings::PM_HIBERNATION_PREPARE
+        | bindings::PM_RESTORE_PREPARE => balloon.pm_prepare(),
+        bindings::PM_POST_SUSPEND | bindings::PM_POST_HIBERNATION | bindings::PM_POST_RESTORE => {
+            balloon.pm_finished()
+        }
         _ => {}
     }
     bindings::NOTIFY_OK as ffi::c_int

@@ -38,7 +38,7 @@ impl Device {
         let control = Control::new(balloon.clone(), true)?;
         let debugfs = debugfs::Dir::new(c_str!("offline_balloon"), control)?;
         // Last: on a notifier chain the balloon can be called at any time. On an
-        // error the balloon, dropped, leaves the chains it joined.
+        // error `start` has left the chains it joined.
         balloon.start(true)?;
         Ok(Self {
             debugfs: Some(debugfs),

@@ -41,6 +41,8 @@ pub(crate) struct Stats {
     pub(crate) block_failed_total: AtomicU64,
     /// Pages given back to stop the OOM killer.
     pub(crate) oom_deflated_total: AtomicU64,
+    /// Pages given back before suspending, for the devices to resume.
+    pub(crate) pm_deflated_total: AtomicU64,
     /// Time spent inflating, for `inflate_ns_per_page`.
     pub(crate) inflate_ns: AtomicU64,
     /// Time spent deflating, for `deflate_ns_per_page`.
@@ -76,7 +78,7 @@ impl Stats {
         let per_page =
             |ns: &AtomicU64, pages: u64| ns.load(Relaxed).checked_div(pages).unwrap_or(0);
         let evacuated_total = self.evacuated_total.load(Relaxed);
-        let lines: [(&str, u64); 25] = [
+        let lines: [(&str, u64); 26] = [
             ("target_pages", target),
             ("inflated_pages", movable + frozen),
             ("movable_pages", movable),
@@ -95,6 +97,7 @@ impl Stats {
             ),
             ("alloc_failed_total", self.alloc_failed_total.load(Relaxed)),
             ("oom_deflated_total", self.oom_deflated_total.load(Relaxed)),
+            ("pm_deflated_total", self.pm_deflated_total.load(Relaxed)),
             ("offlined_total", self.offlined_total.load(Relaxed)),
             ("evacuated_total", evacuated_total),
             (

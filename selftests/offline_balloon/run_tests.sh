@@ -7,8 +7,10 @@
 cd "$(dirname "$0")" || exit 1
 . ./ktap_helpers.sh
 
-# Slab debugging (slub_debug=FZP) reports start with "BUG <cache> (".
-SPLAT='BUG:|BUG [^ ]+ \(|WARNING:|Oops|bad page|refcount_t:|Kernel panic|kernel BUG at|general protection fault|blocked for more than|UBSAN:|KASAN:|Freezing .* failed'
+# Slab debugging (slub_debug=FZP) reports start with "BUG <cache> (". A
+# device that fails to suspend or resume is reported by the PM core as
+# "PM: failed to <verb>" and "PM: <function>(): <callback> returns <error>".
+SPLAT='BUG:|BUG [^ ]+ \(|WARNING:|Oops|bad page|refcount_t:|Kernel panic|kernel BUG at|general protection fault|blocked for more than|UBSAN:|KASAN:|Freezing .* failed|PM: failed to |PM: [a-z_]+\(\): .* returns -[0-9]'
 # OB_TEST_TIMEOUT overrides the per-script timeout of settings (slow kernels).
 timeout=${OB_TEST_TIMEOUT:-$(sed -n 's/^timeout=//p' settings)}
 

@@ -9,6 +9,11 @@
 # as well. Before the review fixes the virtio driver had no freeze/restore
 # (after resume the old, reset virtqueues hung the next host request) and the
 # worker looped inside one work item (freezing the workqueues timed out).
+# At an unreachable target the balloon must leave memory free for the devices
+# to resume (the OOM killer is off then): without that, the host agent's
+# virtio-serial device failed its restore with -ENOMEM and its next use hit a
+# BUG in virtio_ring; the harness fails any test whose kernel log shows a
+# device failing to suspend or resume.
 . "$(dirname "$0")/lib.sh"
 
 MIB_PAGES=256
@@ -17,7 +22,7 @@ GUEST_MIB=${OB_GUEST_MIB:-1024}
 SUSPEND_LIMIT=$((90 * WAIT_SCALE))
 
 ktap_print_header
-ktap_set_plan 25
+ktap_set_plan 32
 
 # suspend_ram: suspend to RAM, the host wakes the guest 2 s later.
 suspend_ram() {
@@ -59,6 +64,28 @@ alloc_failed_since() {
 	done
 }
 
+# gave_back_since P0: the balloon gave pages back before suspending
+# (pm_deflated_total grew past P0).
+gave_back_since() {
+	ktap_print_msg "pm_deflated_total $(ob_stat pm_deflated_total) (was $1)"
+	test "$(ob_stat pm_deflated_total)" -gt "$1"
+}
+
+# inflated_again PAGES: wait (up to 60 s) until the balloon holds PAGES
+# again, less 8 MiB (free memory moves between the watermarks at an
+# unreachable target, and the system may have allocated meanwhile).
+inflated_again() {
+	i=0
+	while [ "$(ob_stat inflated_pages)" -lt $(($1 - 8 * MIB_PAGES)) ]; do
+		i=$((i + 1))
+		if [ $i -gt $((600 * WAIT_SCALE)) ]; then
+			ktap_print_msg "inflated_pages $(ob_stat inflated_pages), held $1 before suspending"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
 pages_for() {
 	echo $(((GUEST_MIB - $1) * MIB_PAGES))
 }
@@ -85,7 +112,9 @@ ktap_test_result "virtio: the balloon follows the host after freeze/restore" \
 f0=$(ob_stat alloc_failed_total)
 host balloon 1
 ktap_test_result "virtio: the target is unreachable (allocations fail)" alloc_failed_since "$f0"
+p0=$(ob_stat pm_deflated_total)
 ktap_test_result "virtio: suspend to RAM succeeds while the target is unreachable" suspend_ram
+ktap_test_result "virtio: memory was given back before suspending" gave_back_since "$p0"
 host balloon "$GUEST_MIB"
 ktap_test_result "virtio: after resume the balloon deflates fully" ob_wait_stat inflated_pages 0 120
 expect_eq "virtio: the host sees every page returned" "$(host query-balloon)" "$GUEST_MIB"
@@ -97,14 +126,20 @@ for movable in 1 0; do
 	ob_load simulate=1 movable=$movable || ktap_exit_fail_msg "insmod simulate=1 movable=$movable failed"
 	ob_set_target $N
 	ob_wait_stat inflated_pages $N 60 || ktap_exit_fail_msg "cannot inflate $N pages"
+	p0=$(ob_stat pm_deflated_total)
 	ktap_test_result "movable=$movable: suspend to RAM with $N pages inflated" suspend_ram
+	expect_eq "movable=$movable: nothing given back with memory free" "$(ob_stat pm_deflated_total)" "$p0"
 	expect_consistent "movable=$movable: consistent after resume"
 	f0=$(ob_stat alloc_failed_total)
 	ob_set_target $(($(meminfo MemTotal) / PAGE_KB + N - 1000))
 	ktap_test_result "movable=$movable: the target is unreachable (allocations fail)" \
 		alloc_failed_since "$f0"
+	full=$(ob_stat inflated_pages)
+	p0=$(ob_stat pm_deflated_total)
 	ktap_test_result "movable=$movable: device freeze/restore succeeds while the target is unreachable" \
 		suspend_devices
+	ktap_test_result "movable=$movable: memory was given back before freezing" gave_back_since "$p0"
+	ktap_test_result "movable=$movable: after resume the balloon takes it again" inflated_again "$full"
 	ob_set_target 0
 	ktap_test_result "movable=$movable: deflates fully after resume" ob_wait_stat inflated_pages 0 120
 	ob_unload

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Suspend, hibernation and resume leave memory to the devices.
+//!
+//! A balloon at a target it cannot reach has taken free memory down to the
+//! allocator's watermarks. While the system suspends the OOM killer is
+//! disabled (and with it the OOM notifier) and kswapd is frozen, so an
+//! allocation that needs more than light reclaim fails. Resuming a device
+//! allocates (virtqueues are allocated anew after a reset, virtio_console
+//! refills its receive queues), and a device that fails to resume stays
+//! broken: with such a balloon the guest's virtio-serial device failed its
+//! restore with -ENOMEM, and its next use hit a `BUG` in
+//! `virtqueue_get_buf_ctx()`.
+//!
+//! So before the system suspends or hibernates (the PM notifier, called
+//! before tasks are frozen), the balloon stops inflating until the
+//! transition is over and gives pages back until [`PM_AVAILABLE_PAGES`] are
+//! available (`MemAvailable`: free memory above the zones' high watermarks
+//! and lowmem reserves, plus what reclaim could free), as far as it holds
+//! pages. After the transition, succeeded or not, the worker follows the
+//! target again and takes them back if the target says so.
+
+use super::Balloon;
+use crate::bindings;
+use core::sync::atomic::Ordering::Relaxed;
+use kernel::prelude::*;
+
+/// Memory the balloon leaves available while the system suspends: 16 MiB,
+/// several times what the restore of this project's guests' virtio devices
+/// allocates (their virtqueue rings, and virtio_console's two receive
+/// queues of 128 pages each).
+const PM_AVAILABLE_PAGES: u64 = (16 << 20) / bindings::OB_PAGE_SIZE as u64;
+
+impl Balloon {
+    /// The system starts to suspend or hibernate (tasks not yet frozen):
+    /// stop inflating, wait for a run of the worker in progress, and give
+    /// back pages until [`PM_AVAILABLE_PAGES`] are available. Like the OOM
+    /// notifier it waits for the host to take each deflate request.
+    pub(crate) fn pm_prepare(&self) {
+        self.pm_holding.store(true, Relaxed);
+        // Runs queued from now on see `pm_holding` and inflate nothing.
+        self.flush_work();
+        // SAFETY: reads global counters.
+        let available = unsafe { bindings::si_mem_available() }.max(0) as u64;
+        // Counted once: the free page count lags behind frees (per-CPU lists
+        // and counter deltas), and reading it again would give back more.
+        let lacking = PM_AVAILABLE_PAGES.saturating_sub(available) as usize;
+        let mut n = 0;
+        while n < lacking {
+            let got = self.deflate(lacking - n);
+            if got == 0 {
+                break;
+            }
+            n += got;
+        }
+        if n > 0 {
+            self.stats.pm_deflated_total.fetch_add(n as u64, Relaxed);
+            pr_info!("gave back {n} pages for the devices to suspend and resume\n");
+        }
+    }
+
+    /// The suspend or hibernation is over (or failed): follow the target again.
+    pub(crate) fn pm_finished(&self) {
+        self.pm_holding.store(false, Relaxed);
+        self.kick_shared();
+    }
+}
