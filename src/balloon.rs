@@ -419,14 +419,7 @@ impl Balloon {
     /// the host's next change, as virtio_balloon does). Returns the pages
     /// given back.
     pub(crate) fn oom_deflate(&self) -> usize {
-        let mut n = 0;
-        while n < OOM_PAGES {
-            let got = self.deflate(OOM_PAGES - n);
-            if got == 0 {
-                break;
-            }
-            n += got;
-        }
+        let n = self.deflate_up_to(OOM_PAGES);
         self.stats.oom_deflated_total.fetch_add(n as u64, Relaxed);
         self.target.fetch_min(self.stats.inflated(), Relaxed);
         n
@@ -685,6 +678,20 @@ impl Balloon {
                 });
             }
         }
+    }
+
+    /// Deflates up to `pages` pages, in as many deflations as it takes;
+    /// returns how many were deflated (fewer when no more can be for now).
+    fn deflate_up_to(&self, pages: usize) -> usize {
+        let mut n = 0;
+        while n < pages {
+            let got = self.deflate(pages - n);
+            if got == 0 {
+                break;
+            }
+            n += got;
+        }
+        n
     }
 
     /// Deflates up to `want` pages (at most [`Config::deflate_pages`]);

@@ -45,14 +45,7 @@ impl Balloon {
         // Counted once: the free page count lags behind frees (per-CPU lists
         // and counter deltas), and reading it again would give back more.
         let lacking = PM_AVAILABLE_PAGES.saturating_sub(available) as usize;
-        let mut n = 0;
-        while n < lacking {
-            let got = self.deflate(lacking - n);
-            if got == 0 {
-                break;
-            }
-            n += got;
-        }
+        let n = self.deflate_up_to(lacking);
         if n > 0 {
             self.stats.pm_deflated_total.fetch_add(n as u64, Relaxed);
             pr_info!("gave back {n} pages for the devices to suspend and resume\n");
