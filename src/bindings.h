@@ -38,3 +38,4 @@ const int OB_EOPNOTSUPP = EOPNOTSUPP;
 const gfp_t OB_GFP_RECLAIM = __GFP_RECLAIM;
 const unsigned int OB_MAX_PAGE_ORDER = MAX_PAGE_ORDER;
 const unsigned long OB_PAGE_SIZE = PAGE_SIZE;
+const int OB_MAX_NUMNODES = MAX_NUMNODES;

@@ -109,6 +109,8 @@ struct dentry *ob_debugfs_create_file(const char *name, umode_t mode, struct den
 				      const struct file_operations *fops) { return debugfs_create_file(name, mode, parent, data, fops); }
 
 unsigned long ob_node_page_state(enum node_stat_item item) { return global_node_page_state(item); }
+bool ob_node_online(int nid) { return node_online(nid); }
+unsigned long ob_node_reserve_pages(int nid) { return NODE_DATA(nid)->totalreserve_pages; }
 
 int ob_register_virtio_driver(struct virtio_driver *drv) { return register_virtio_driver(drv); }
 bool ob_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit) { return virtio_has_feature(vdev, fbit); }

@@ -124,6 +124,9 @@ struct dentry *ob_debugfs_create_file(const char *name, umode_t mode, struct den
 
 /* Memory statistics. */
 unsigned long ob_node_page_state(enum node_stat_item item);
+bool ob_node_online(int nid);
+/* What a node keeps free (high watermarks and lowmem reserves): its part of totalreserve_pages. */
+unsigned long ob_node_reserve_pages(int nid);
 
 /* Virtio. */
 int ob_register_virtio_driver(struct virtio_driver *drv);
