@@ -110,7 +110,11 @@ struct dentry *ob_debugfs_create_file(const char *name, umode_t mode, struct den
 
 unsigned long ob_node_page_state(enum node_stat_item item) { return global_node_page_state(item); }
 bool ob_node_online(int nid) { return node_online(nid); }
-unsigned long ob_node_reserve_pages(int nid) { return NODE_DATA(nid)->totalreserve_pages; }
+struct zone *ob_node_zone(int nid, enum zone_type zid) { return &NODE_DATA(nid)->node_zones[zid]; }
+unsigned long ob_zone_free_pages(struct zone *zone) { return zone_page_state_snapshot(zone, NR_FREE_PAGES); }
+unsigned long ob_zone_unusable_free_pages(struct zone *zone) { return READ_ONCE(zone->nr_free_highatomic) + zone_page_state(zone, NR_FREE_CMA_PAGES); }
+unsigned long ob_zone_high_wmark_pages(struct zone *zone) { return high_wmark_pages(zone); }
+long ob_zone_lowmem_reserve(struct zone *zone, enum zone_type highest) { return zone->lowmem_reserve[highest]; }
 
 int ob_register_virtio_driver(struct virtio_driver *drv) { return register_virtio_driver(drv); }
 bool ob_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit) { return virtio_has_feature(vdev, fbit); }

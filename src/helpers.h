@@ -125,8 +125,12 @@ struct dentry *ob_debugfs_create_file(const char *name, umode_t mode, struct den
 /* Memory statistics. */
 unsigned long ob_node_page_state(enum node_stat_item item);
 bool ob_node_online(int nid);
-/* What a node keeps free (high watermarks and lowmem reserves): its part of totalreserve_pages. */
-unsigned long ob_node_reserve_pages(int nid);
+struct zone *ob_node_zone(int nid, enum zone_type zid);
+unsigned long ob_zone_free_pages(struct zone *zone);
+/* Free pages no allocation without ALLOC_RESERVES or ALLOC_CMA takes (__zone_watermark_unusable_free). */
+unsigned long ob_zone_unusable_free_pages(struct zone *zone);
+unsigned long ob_zone_high_wmark_pages(struct zone *zone);
+long ob_zone_lowmem_reserve(struct zone *zone, enum zone_type highest);
 
 /* Virtio. */
 int ob_register_virtio_driver(struct virtio_driver *drv);

@@ -67,7 +67,9 @@ alloc_failed_since() {
 # gave_back_since P0: the balloon gave pages back before suspending
 # (pm_deflated_total grew past P0).
 gave_back_since() {
-	ktap_print_msg "pm_deflated_total $(ob_stat pm_deflated_total) (was $1)"
+	ktap_print_msg "pm_deflated_total $(ob_stat pm_deflated_total) (was $1); now, in pages: $(
+		awk '$1 == "Node" { z = $4 } $1 == "pages" && $2 == "free" { f = $3 }
+		$1 == "high" { printf "%s free %d high %d; ", z, f, $2 }' /proc/zoneinfo)"
 	test "$(ob_stat pm_deflated_total)" -gt "$1"
 }
 

@@ -15,12 +15,14 @@
 //! So before the system suspends or hibernates (the PM notifier, called
 //! before tasks are frozen), the balloon stops inflating until the
 //! transition is over and gives pages back until [`PM_FREE_PAGES`] are
-//! free above the zones' high watermarks and lowmem reserves (the kernel's
-//! `totalreserve_pages`, which hibernation also keeps free), as far as it
-//! holds pages. Reclaimable memory does not count: during the transition
-//! allocations may not do IO or enter filesystems, so slab shrinkers do not
-//! run. After the transition, succeeded or not, the worker follows the
-//! target again and takes the pages back if the target says so.
+//! free for the devices: free pages of the zones `GFP_KERNEL` allocates
+//! from, above each zone's high watermark and the reserve it keeps from such
+//! allocations (`lowmem_reserve`), less the highatomic and CMA pages they
+//! may not take, as the allocator's watermark check counts them. Free memory of other zones (`ZONE_MOVABLE`, which hot-added memory
+//! may be onlined to) does not count, nor does reclaimable memory: during
+//! the transition allocations may not do IO or enter filesystems, so slab
+//! shrinkers do not run. After the transition, succeeded or not, the worker
+//! follows the target again and takes the pages back if the target says so.
 
 use super::Balloon;
 use crate::bindings;
@@ -43,15 +45,27 @@ impl Balloon {
         self.pm_holding.store(true, Relaxed);
         // Runs queued from now on see `pm_holding` and inflate nothing.
         self.flush_work();
-        // Counted once: the free page count lags behind frees (per-CPU lists
-        // and counter deltas), and reading it again would give back more.
-        let (free, reserve) = free_and_reserve_pages();
-        let lacking = (reserve + PM_FREE_PAGES).saturating_sub(free) as usize;
-        let n = self.deflate_up_to(lacking);
+        let before = kernel_free_pages();
+        let mut n = 0;
+        // Measured again after each deflation: pages of the balloon in other
+        // zones do not help. Pages freed to per-CPU lists are not counted yet,
+        // which can give back up to those lists' size more than needed.
+        loop {
+            let lacking = PM_FREE_PAGES.saturating_sub(kernel_free_pages()) as usize;
+            let got = if lacking > 0 {
+                self.deflate(lacking)
+            } else {
+                0
+            };
+            if got == 0 {
+                break;
+            }
+            n += got;
+        }
         if n > 0 {
             self.stats.pm_deflated_total.fetch_add(n as u64, Relaxed);
             pr_info!(
-                "gave back {n} pages for the devices to suspend and resume ({free} were free, {reserve} reserved)\n"
+                "gave back {n} pages for the devices to suspend and resume ({before} free for them before)\n"
             );
         }
     }
@@ -63,17 +77,34 @@ impl Balloon {
     }
 }
 
-/// Free pages, and the pages the kernel keeps free (`totalreserve_pages`,
-/// summed over the online nodes since it is not exported).
-fn free_and_reserve_pages() -> (u64, u64) {
-    let mut info = bindings::sysinfo::default();
-    // SAFETY: `info` is a valid sysinfo to fill.
-    unsafe { bindings::si_meminfo(&mut info) };
-    let reserve = (0..bindings::OB_MAX_NUMNODES)
+/// Free pages a `GFP_KERNEL` allocation can take without reclaim: of each
+/// zone up to `ZONE_NORMAL` on each online node, what is above the zone's
+/// high watermark plus its reserve against such allocations, not counting
+/// the free pages such allocations may not take (highatomic and CMA), as
+/// the allocator's watermark check counts.
+fn kernel_free_pages() -> u64 {
+    let highest = bindings::zone_type_ZONE_NORMAL;
+    let mut pages = 0;
+    for nid in 0..bindings::OB_MAX_NUMNODES {
         // SAFETY: `nid` is below MAX_NUMNODES.
-        .filter(|&nid| unsafe { bindings::ob_node_online(nid) })
-        // SAFETY: `nid` is an online node, whose `pg_data_t` exists.
-        .map(|nid| unsafe { bindings::ob_node_reserve_pages(nid) } as u64)
-        .sum();
-    (info.freeram as u64, reserve)
+        if !unsafe { bindings::ob_node_online(nid) } {
+            continue;
+        }
+        for zid in 0..=highest {
+            // SAFETY: `nid` is an online node, whose `pg_data_t` exists, and `zid` one of
+            // its zones; the zone is only read.
+            let (free, reserve) = unsafe {
+                let zone = bindings::ob_node_zone(nid, zid);
+                let lowmem = bindings::ob_zone_lowmem_reserve(zone, highest).max(0) as u64;
+                (
+                    bindings::ob_zone_free_pages(zone) as u64,
+                    bindings::ob_zone_high_wmark_pages(zone) as u64
+                        + lowmem
+                        + bindings::ob_zone_unusable_free_pages(zone) as u64,
+                )
+            };
+            pages += free.saturating_sub(reserve);
+        }
+    }
+    pages
 }
