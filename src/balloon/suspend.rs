@@ -18,11 +18,15 @@
 //! free for the devices: free pages of the zones `GFP_KERNEL` allocates
 //! from, above each zone's high watermark and the reserve it keeps from such
 //! allocations (`lowmem_reserve`), less the highatomic and CMA pages they
-//! may not take, as the allocator's watermark check counts them. Free memory of other zones (`ZONE_MOVABLE`, which hot-added memory
-//! may be onlined to) does not count, nor does reclaimable memory: during
-//! the transition allocations may not do IO or enter filesystems, so slab
-//! shrinkers do not run. After the transition, succeeded or not, the worker
-//! follows the target again and takes the pages back if the target says so.
+//! may not take, as the allocator's watermark check counts them. Free
+//! memory of other zones (`ZONE_MOVABLE`, which hot-added memory may be
+//! onlined to) does not count, nor does reclaimable memory: during the
+//! transition allocations may not do IO or enter filesystems, so slab
+//! shrinkers do not run. It gives back at most the shortfall (with what the
+//! zones lack to reach their reserves) plus [`PM_FREE_PAGES`], whatever zones
+//! the pages return to. After the
+//! transition, succeeded or not, the worker follows the target again and
+//! takes the pages back if the target says so.
 
 use super::Balloon;
 use crate::bindings;
@@ -45,17 +49,21 @@ impl Balloon {
         self.pm_holding.store(true, Relaxed);
         // Runs queued from now on see `pm_holding` and inflate nothing.
         self.flush_work();
-        let before = kernel_free_pages();
+        let (before, below) = kernel_free_pages();
+        // The shortfall, what the zones lack to reach their reserves, and 16 MiB
+        // for pages that return to zones the devices do not allocate from or stay
+        // uncounted on per-CPU lists.
+        let most = match PM_FREE_PAGES.saturating_sub(before) {
+            0 => 0,
+            lacking => (lacking + below + PM_FREE_PAGES) as usize,
+        };
         let mut n = 0;
-        // Measured again after each deflation: pages of the balloon in other
-        // zones do not help. Pages freed to per-CPU lists are not counted yet,
-        // which can give back up to those lists' size more than needed.
-        loop {
-            let lacking = PM_FREE_PAGES.saturating_sub(kernel_free_pages()) as usize;
-            let got = if lacking > 0 {
-                self.deflate(lacking)
-            } else {
-                0
+        // Measured again after each deflation, for those pages.
+        while n < most {
+            let lacking = PM_FREE_PAGES.saturating_sub(kernel_free_pages().0) as usize;
+            let got = match lacking.min(most - n) {
+                0 => 0,
+                want => self.deflate(want),
             };
             if got == 0 {
                 break;
@@ -81,18 +89,20 @@ impl Balloon {
 /// zone up to `ZONE_NORMAL` on each online node, what is above the zone's
 /// high watermark plus its reserve against such allocations, not counting
 /// the free pages such allocations may not take (highatomic and CMA), as
-/// the allocator's watermark check counts.
-fn kernel_free_pages() -> u64 {
+/// the allocator's watermark check counts; and the pages the zones below
+/// that mark lack to reach it.
+fn kernel_free_pages() -> (u64, u64) {
     let highest = bindings::zone_type_ZONE_NORMAL;
-    let mut pages = 0;
+    let (mut above, mut below) = (0, 0);
     for nid in 0..bindings::OB_MAX_NUMNODES {
         // SAFETY: `nid` is below MAX_NUMNODES.
         if !unsafe { bindings::ob_node_online(nid) } {
             continue;
         }
         for zid in 0..=highest {
-            // SAFETY: `nid` is an online node, whose `pg_data_t` exists, and `zid` one of
-            // its zones; the zone is only read.
+            // SAFETY: `nid` is an online node, whose `pg_data_t` exists (and is never freed,
+            // even if the node goes offline), and `zid` one of its zones. The zone's counters,
+            // watermarks and reserves are read without a lock, as the allocator reads them.
             let (free, reserve) = unsafe {
                 let zone = bindings::ob_node_zone(nid, zid);
                 let lowmem = bindings::ob_zone_lowmem_reserve(zone, highest).max(0) as u64;
@@ -103,8 +113,9 @@ fn kernel_free_pages() -> u64 {
                         + bindings::ob_zone_unusable_free_pages(zone) as u64,
                 )
             };
-            pages += free.saturating_sub(reserve);
+            above += free.saturating_sub(reserve);
+            below += reserve.saturating_sub(free);
         }
     }
-    pages
+    (above, below)
 }
