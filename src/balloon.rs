@@ -402,12 +402,13 @@ impl Balloon {
         }
     }
 
-    /// [`Self::kick`] from a plain reference.
+    /// [`Self::kick`] from a plain reference. The callers hold a reference to
+    /// the balloon's `Arc`, or run while its owner does: the worker and the
+    /// debugfs files hold one, and the notifier callbacks leave their chains
+    /// in `shutdown` or a failed `start`, before the owner drops it.
     fn kick_shared(&self) {
         // SAFETY: `self` is the data of an `Arc` (`new` makes nothing else), kept above
-        // zero by the caller while it uses `self`: the worker and the debugfs files hold
-        // one, and the notifier callbacks run only while the balloon's owner holds one
-        // (they leave their chains in `shutdown` or a failed `start`).
+        // zero while the caller uses `self` (see above).
         let this: Arc<Self> = unsafe { ArcBorrow::from_raw(self) }.into();
         this.kick();
     }
@@ -419,7 +420,14 @@ impl Balloon {
     /// the host's next change, as virtio_balloon does). Returns the pages
     /// given back.
     pub(crate) fn oom_deflate(&self) -> usize {
-        let n = self.deflate_up_to(OOM_PAGES);
+        let mut n = 0;
+        while n < OOM_PAGES {
+            let got = self.deflate(OOM_PAGES - n);
+            if got == 0 {
+                break;
+            }
+            n += got;
+        }
         self.stats.oom_deflated_total.fetch_add(n as u64, Relaxed);
         self.target.fetch_min(self.stats.inflated(), Relaxed);
         n
@@ -678,20 +686,6 @@ impl Balloon {
                 });
             }
         }
-    }
-
-    /// Deflates up to `pages` pages, in as many deflations as it takes;
-    /// returns how many were deflated (fewer when no more can be for now).
-    fn deflate_up_to(&self, pages: usize) -> usize {
-        let mut n = 0;
-        while n < pages {
-            let got = self.deflate(pages - n);
-            if got == 0 {
-                break;
-            }
-            n += got;
-        }
-        n
     }
 
     /// Deflates up to `want` pages (at most [`Config::deflate_pages`]);

@@ -24,9 +24,8 @@
 //! transition allocations may not do IO or enter filesystems, so slab
 //! shrinkers do not run. It gives back at most the shortfall (with what the
 //! zones lack to reach their reserves) plus [`PM_FREE_PAGES`], whatever zones
-//! the pages return to. After the
-//! transition, succeeded or not, the worker follows the target again and
-//! takes the pages back if the target says so.
+//! the pages return to. After the transition, succeeded or not, the worker
+//! follows the target again and takes the pages back if the target says so.
 
 use super::Balloon;
 use crate::bindings;
