@@ -5,28 +5,43 @@
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-# KERNEL=6.12 (the default) or KERNEL=7.3 selects the test kernel
-# (scripts/kernel-env.sh); `make check` without KERNEL tests every one.
+# KERNEL=6.12 (the default), KERNEL=7.3 or KERNEL=debian-7.3 selects the
+# kernel (scripts/kernel-env.sh); `make check` without KERNEL tests every one.
 export KERNEL
-# Build against the running kernel when its build tree has Rust support,
-# otherwise against the selected test kernel (scripts/build-kernel.sh).
-HOST_KDIR := /lib/modules/$(shell uname -r)/build
-ifneq ($(wildcard $(HOST_KDIR)/rust/libkernel.rmeta),)
-KDIR ?= $(HOST_KDIR)
-LLVM ?= 1
-else
-KDIR ?= $(shell $(ROOT)/scripts/print-kdir.sh)
-LLVM ?= $(shell $(ROOT)/scripts/print-kdir.sh llvm)
-export LIBCLANG_PATH ?= /usr/lib/llvm$(LLVM)/lib
+# The build directory: KDIR if given; else KERNEL's when given; else the
+# running kernel's when it is Rust-ready (its own build tree, or the one
+# scripts/debian-rust-kdir.sh made for a Debian kernel); else the default
+# test kernel's. Variables of the command line reach $(shell) only when
+# passed by hand (GNU make 4.3 does not export them to it).
+print = $(shell KERNEL='$(KERNEL)' KERNEL_VARIANT='$(KERNEL_VARIANT)' $(ROOT)/scripts/print-kdir.sh $(1))
+ifeq ($(KDIR)$(KERNEL),)
+RUNNING := $(shell uname -r)
+KDIR := $(firstword $(patsubst %/rust/libkernel.rmeta,%,$(wildcard \
+	/lib/modules/$(RUNNING)/build/rust/libkernel.rmeta /usr/src/linux-rust-$(RUNNING)/rust/libkernel.rmeta)))
+endif
+ifeq ($(KDIR),)
+KDIR := $(call print)
+# Debian's kernel: the module builds in its chroot, with its own toolchain.
+OB_CHROOT := $(call print,chroot)
+endif
+# gcc or clang (and which clang) as the kernel in KDIR was built with.
+LLVM ?= $(shell $(ROOT)/scripts/kdir-llvm.sh $(KDIR))
+ifneq ($(LLVM),)
+export LIBCLANG_PATH ?= /usr/lib/llvm$(filter -%,$(LLVM))/lib
 endif
 # KERNEL_VARIANT=kasan selects the debug kernel (scripts/kernel-kasan.config).
 export KERNEL_VARIANT
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=$(LLVM)
 
-.PHONY: all modules clean modules_install setup kernel print-kdir fmt check check-kasan stress run bench vm
+.PHONY: all modules clean modules_install setup kernel print-kdir print-image print-moddir fmt check check-kasan check-debian-install stress run bench vm
 
 all: modules
 
+ifneq ($(OB_CHROOT),)
+modules clean modules_install:
+	@$(ROOT)/scripts/debian-chroot.sh run $(MAKE) -C $(ROOT) KDIR=$(KDIR:$(OB_CHROOT)%=%) \
+		$(if $(OB_WERROR),OB_WERROR=$(OB_WERROR)) $@
+else
 modules:
 	@test -f $(KDIR)/rust/libkernel.rmeta || { echo "no Rust-enabled kernel build in $(KDIR): run 'make kernel' or set KDIR"; exit 1; }
 	@# Builds of one kernel source with other configs (the test, KASAN and
@@ -34,6 +49,7 @@ modules:
 	@# when the build directory changes, or stale objects and bindings stay.
 	@test "$$(cat .ob-kdir 2>/dev/null)" = "$(KDIR)" || { $(MAKE) -s clean >/dev/null && echo "$(KDIR)" > .ob-kdir; }
 	$(KMAKE) modules
+	@$(ROOT)/scripts/check-module.sh $(KDIR) $(ROOT)/offline_balloon.ko
 
 clean:
 	$(KMAKE) clean
@@ -41,6 +57,7 @@ clean:
 
 modules_install:
 	$(KMAKE) modules_install
+endif
 
 setup:
 	@scripts/setup.sh
@@ -51,6 +68,11 @@ kernel:
 
 print-kdir:
 	@echo $(KDIR)
+
+# The selected kernel's image and lib/modules/<release> tree (for tools
+# that boot it outside the project).
+print-image print-moddir:
+	@echo $(call print,$(@:print-%=%))
 
 # Format the Rust code with the kernel's rustfmt settings.
 fmt:
@@ -79,6 +101,12 @@ stress:
 	@scripts/prepare.sh
 	@OB_APPEND="$(OB_APPEND) OB_STRESS_SECONDS=60 OB_FUZZ_COUNT=600 OB_STORM_COUNT=20000 OB_TEST_TIMEOUT=1800" \
 		scripts/run-guest.sh check $(STRESS_TESTS)
+
+# README's "Install on Debian 13" followed as written in a fresh Debian 13
+# chroot: build, modules_install, DKMS and signing (about 10 minutes).
+check-debian-install:
+	@scripts/setup.sh
+	@scripts/check-debian-install.sh
 
 # The demo: a guest loads the module and shows it at work.
 run:

@@ -2,13 +2,28 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build the test kernel selected by KERNEL (cached; scripts/kernel-env.sh):
 # Debian's linux-source-<version>, tinyconfig + scripts/kernel.config +
-# scripts/kernel-<version>.config, with LLVM, into a directory outside the clone.
+# scripts/kernel-<version>.config, with LLVM, into a directory outside the clone,
+# and its modules installed under it (modinst/). Debian's kernel is not built:
+# its packages are fetched and its chroot with the Rust-ready build directory
+# made (scripts/debian-chroot.sh).
 set -euo pipefail
 . "$(dirname "$0")/kernel-env.sh"
 
+if [ -n "$KERNEL_DEBIAN" ]; then
+	"$ROOT/scripts/fetch-kernel-source.sh"
+	exec "$ROOT/scripts/debian-chroot.sh" prepare
+fi
+
+K=(make -C "$KERNEL_SRC" O="$KDIR_BUILD" LLVM="$KERNEL_LLVM" -s)
+install_modules() {
+	[ -d "$KERNEL_MODDIR" ] && return 0
+	rm -rf "$KDIR_BUILD/modinst"
+	"${K[@]}" INSTALL_MOD_PATH="$KDIR_BUILD/modinst" modules_install >/dev/null
+}
 STAMP=$KDIR_BUILD/.offline_balloon-built
 if [ -f "$STAMP" ]; then
 	info "kernel $KERNEL: cached build in $KDIR_BUILD"
+	install_modules
 	exit 0
 fi
 
@@ -22,7 +37,6 @@ if [ ! -f "$KERNEL_SRC/Makefile" ]; then
 fi
 
 mkdir -p "$KDIR_BUILD"
-K=(make -C "$KERNEL_SRC" O="$KDIR_BUILD" LLVM="$KERNEL_LLVM" -s)
 "${K[@]}" rustavailable >/dev/null || die "Rust is not available for Linux $KERNEL (make rustavailable failed)"
 info "kernel $KERNEL: configuring in $KDIR_BUILD"
 "${K[@]}" tinyconfig >/dev/null
@@ -53,4 +67,6 @@ info "kernel $KERNEL: building bzImage and modules with $(nproc) jobs (6 to 10 m
 start=$(date +%s)
 "${K[@]}" -j"$(nproc)" bzImage modules
 touch "$STAMP"
+. "$ROOT/scripts/kernel-env.sh"
+install_modules
 info "kernel $KERNEL: built in $(( $(date +%s) - start )) s"

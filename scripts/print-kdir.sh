@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Print the selected test kernel's build directory (bzImage is under
-# arch/x86/boot/), or with `llvm` the LLVM= value that builds for it.
+# Print a fact of the selected kernel (KERNEL, see kernel-env.sh):
+#   (none)  its build directory (for Debian's kernel, the Rust-ready one in its chroot)
+#   image   the kernel image a guest boots (a test kernel's bzImage, Debian's vmlinuz)
+#   moddir  its lib/modules/<release> tree
+#   chroot  the Debian chroot the module builds in (empty for a test kernel)
 . "$(dirname "$0")/kernel-env.sh"
 case "${1:-}" in
-llvm) echo "$KERNEL_LLVM" ;;
+image) echo "$KERNEL_IMAGE" ;;
+moddir) echo "$KERNEL_MODDIR" ;;
+chroot) echo "${KERNEL_CHROOT:-}" ;;
 *) echo "$KDIR_BUILD" ;;
 esac
