@@ -23,6 +23,7 @@ for arg in $(cat /proc/cmdline); do
 done
 
 echo "OB_GUEST_UP mode=$mode"
+echo "OB_KERNEL $(cat /proc/version)"
 case "$mode" in
 check)
 	/selftests/offline_balloon/run_tests.sh $tests

@@ -8,11 +8,18 @@
 # Adding a kernel: a case below (Debian source package, pinned version when it
 # comes from another suite, LLVM suffix), a scripts/kernel-<version>.config
 # with the options whose names differ, and a src/compat/ implementation.
+#
+# debian-<version> is Debian's own, unmodified kernel (KERNEL_DEBIAN=1): its
+# image and modules come from Debian's packages (scripts/fetch-debian-kernel.sh),
+# and the module builds in a Debian chroot with the kernel's own toolchain
+# against the Rust-ready build directory scripts/debian-rust-kdir.sh makes
+# there (scripts/debian-chroot.sh).
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Every supported kernel, the default first.
-KERNELS=(6.12 7.3)
+KERNELS=(6.12 7.3 debian-7.3)
 export KERNEL=${KERNEL:-${KERNELS[0]}}
+KERNEL_DEBIAN=
 case "$KERNEL" in
 6.12)
 	# From bookworm, installed by apt.
@@ -29,25 +36,57 @@ case "$KERNEL" in
 	KERNEL_TARBALL=$CACHE/pkg/$KERNEL_PKG-$KERNEL_PKG_VERSION/usr/src/linux-source-7.3.tar.xz
 	KERNEL_LLVM=-19
 	;;
+debian-7.3)
+	# Debian 13's trixie-backports kernel, the cloud flavour.
+	KERNEL_DEBIAN=1
+	KERNEL_PKG_VERSION=7.3.4-1~bpo13+1
+	KERNEL_PKG_SUITE=trixie-backports
+	KERNEL_DEBIAN_SUITE=trixie
+	KERNEL_RELEASE=7.3.4+deb13-cloud-amd64
+	# The kernel's own toolchain, and what modules_prepare needs.
+	KERNEL_DEBIAN_TOOLS=(rustc rust-src rustfmt bindgen libclang-dev gcc-14 libc6-dev make flex bison bc
+		libelf-dev libssl-dev openssl dwarves python3 xz-utils kmod)
+	KERNEL_DEBIAN_PKGS=("linux-headers-$KERNEL_RELEASE=$KERNEL_PKG_VERSION" "linux-source-7.3=$KERNEL_PKG_VERSION")
+	# The packages the guest boots from, checked against their md5sums.
+	KERNEL_DEBIAN_BOOT_PKGS=("linux-binary-$KERNEL_RELEASE" "linux-modules-$KERNEL_RELEASE")
+	;;
 *) die "KERNEL=$KERNEL is not supported (supported: ${KERNELS[*]})" ;;
 esac
-# The kernel's bindgen (and the module's) parse with the same LLVM's libclang.
-export LIBCLANG_PATH=/usr/lib/llvm${KERNEL_LLVM}/lib
-KERNEL_FRAGMENT="$ROOT/scripts/kernel.config $ROOT/scripts/kernel-$KERNEL.config"
-[ -n "${KERNEL_VARIANT:-}" ] && KERNEL_FRAGMENT="$KERNEL_FRAGMENT $ROOT/scripts/kernel-$KERNEL_VARIANT.config"
+if [ -n "$KERNEL_DEBIAN" ]; then
+	# The chroot is keyed by its packages and the script that prepares the
+	# build directory in it; the boot packages by their version.
+	KERNEL_CHROOT=$CACHE/$KERNEL-chroot-$({
+		echo "$KERNEL_DEBIAN_SUITE ${KERNEL_DEBIAN_TOOLS[*]} ${KERNEL_DEBIAN_PKGS[*]}"
+		cat "$ROOT/scripts/debian-rust-kdir.sh"
+	} | sha256sum | cut -c1-12)
+	# The build directory as the chroot sees it, and as the host does.
+	KDIR_CHROOT=/usr/src/linux-rust-$KERNEL_RELEASE
+	KDIR_BUILD=$KERNEL_CHROOT$KDIR_CHROOT
+	KERNEL_BOOT=$CACHE/$KERNEL-boot-$KERNEL_PKG_VERSION
+	KERNEL_MODDIR=$KERNEL_BOOT/usr/lib/modules/$KERNEL_RELEASE
+	KERNEL_IMAGE=$KERNEL_MODDIR/vmlinuz
+else
+	# The kernel's bindgen (and the module's) parse with the same LLVM's libclang.
+	export LIBCLANG_PATH=/usr/lib/llvm${KERNEL_LLVM}/lib
+	KERNEL_FRAGMENT="$ROOT/scripts/kernel.config $ROOT/scripts/kernel-$KERNEL.config"
+	[ -n "${KERNEL_VARIANT:-}" ] && KERNEL_FRAGMENT="$KERNEL_FRAGMENT $ROOT/scripts/kernel-$KERNEL_VARIANT.config"
 
-kernel_key() {
-	{
-		echo "$KERNEL_PKG $KERNEL_PKG_VERSION"
-		grep -hE '^(CONFIG_|# CONFIG_)' $KERNEL_FRAGMENT
-		# Before scripts/setup.sh on a fresh machine these are missing: the key
-		# is only used once they are installed (prepare.sh sources this again).
-		rustc --version 2>/dev/null || true
-		bindgen --version 2>/dev/null || true
-		"clang$KERNEL_LLVM" --version 2>/dev/null | head -1 || true
-	} | sha256sum | cut -c1-12
-}
+	kernel_key() {
+		{
+			echo "$KERNEL_PKG $KERNEL_PKG_VERSION"
+			grep -hE '^(CONFIG_|# CONFIG_)' $KERNEL_FRAGMENT
+			# Before scripts/setup.sh on a fresh machine these are missing: the key
+			# is only used once they are installed (prepare.sh sources this again).
+			rustc --version 2>/dev/null || true
+			bindgen --version 2>/dev/null || true
+			"clang$KERNEL_LLVM" --version 2>/dev/null | head -1 || true
+		} | sha256sum | cut -c1-12
+	}
 
-KERNEL_SRC=$CACHE/src/$KERNEL_PKG-$KERNEL_PKG_VERSION
-# OB_KDIR overrides it (e.g. to test against another build of the same tree).
-KDIR_BUILD=${OB_KDIR:-$CACHE/kbuild-$KERNEL-$(kernel_key)}
+	KERNEL_SRC=$CACHE/src/$KERNEL_PKG-$KERNEL_PKG_VERSION
+	# OB_KDIR overrides it (e.g. to test against another build of the same tree).
+	KDIR_BUILD=${OB_KDIR:-$CACHE/kbuild-$KERNEL-$(kernel_key)}
+	KERNEL_IMAGE=$KDIR_BUILD/arch/x86/boot/bzImage
+	# Its modules, installed by build-kernel.sh (modules_install).
+	KERNEL_MODDIR=$KDIR_BUILD/modinst/lib/modules/$(cat "$KDIR_BUILD/include/config/kernel.release" 2>/dev/null || echo unbuilt)
+fi

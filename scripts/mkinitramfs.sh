@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build the guest's busybox initramfs: /init, the module, the in-tree C
 # virtio_balloon module (for comparisons), and the selftests.
-# Usage: mkinitramfs.sh KDIR OUTPUT
+# Usage: mkinitramfs.sh MODDIR CONFIG OUTPUT
+#   MODDIR  the kernel's lib/modules/<release> tree (print-kdir.sh moddir)
+#   CONFIG  the kernel's .config (/etc/kernel-config for the selftests)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-KDIR=$1
-OUT=$2
+MODDIR=$1
+CONFIG=$2
+OUT=$3
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -14,10 +17,17 @@ mkdir -p "$stage"/{bin,dev,etc,proc,sys,tmp,root,lib/modules,selftests}
 # Login shells (make vm) get the host agent's 'host' command.
 echo ". /selftests/offline_balloon/host_agent.sh" > "$stage/etc/profile"
 cp /bin/busybox "$stage/bin/busybox"
+cp "$CONFIG" "$stage/etc/kernel-config"
 cp "$ROOT/scripts/guest-init.sh" "$stage/init"
 cp "$ROOT/offline_balloon.ko" "$stage/lib/modules/"
-c_driver=$KDIR/drivers/virtio/virtio_balloon.ko
-[ -f "$c_driver" ] && cp "$c_driver" "$stage/lib/modules/"
+# Busybox's insmod passes the file to init_module(), which takes no
+# compressed module: a Debian kernel's .ko.xz is decompressed here.
+c_driver=$MODDIR/kernel/drivers/virtio/virtio_balloon.ko
+if [ -f "$c_driver.xz" ]; then
+	xz -dc "$c_driver.xz" >"$stage/lib/modules/virtio_balloon.ko"
+elif [ -f "$c_driver" ]; then
+	cp "$c_driver" "$stage/lib/modules/"
+fi
 cp -r "$ROOT/selftests/offline_balloon" "$stage/selftests/"
 rm "$stage"/selftests/offline_balloon/*.c
 for tool in "$ROOT"/selftests/offline_balloon/*.c; do
