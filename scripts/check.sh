@@ -43,6 +43,25 @@ boot() {
 	result=("$p" "$f" "$s")
 }
 
+# print_checks K: the documented `make -s print-*` commands, run as written
+# for kernel K on the host, name its build directory, image and modules (a
+# regression: GNU make 4.3 kept KERNEL= of the command line from $(shell),
+# so `make -s print-kdir KERNEL=7.3` printed 6.12's); sets `result`.
+print_checks() {
+	local kdir image moddir
+	kdir=$(make -s -C "$ROOT" --no-print-directory print-kdir KERNEL="$1")
+	image=$(make -s -C "$ROOT" --no-print-directory print-image KERNEL="$1")
+	moddir=$(make -s -C "$ROOT" --no-print-directory print-moddir KERNEL="$1")
+	if [ "$kdir" = "$(KERNEL=$1 "$ROOT/scripts/print-kdir.sh")" ] && [ -f "$kdir/.config" ] &&
+		[ -f "$image" ] && [ -d "$moddir/kernel" ]; then
+		info "ok: make -s print-kdir/print-image/print-moddir KERNEL=$1: $kdir, $image, $moddir"
+		result=(1 0 0)
+	else
+		info "not ok: make -s print-kdir/print-image/print-moddir KERNEL=$1 printed '$kdir', '$image', '$moddir'"
+		result=(0 1 0)
+	fi
+}
+
 total=(0 0 0)
 summary=()
 rc=0
@@ -51,6 +70,8 @@ for k in "${kernels[@]}"; do
 	start=$(date +%s)
 	sum=(0 0 0)
 	if KERNEL=$k "$ROOT/scripts/prepare.sh" --lint; then
+		print_checks "$k"
+		sum=("${result[@]}")
 		for b in "${boots[@]}"; do
 			IFS='|' read -r label append only <<<"$b"
 			[ "$label" = main ] || info "check: Linux $k, booted with $append"
