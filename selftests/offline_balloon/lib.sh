@@ -13,14 +13,29 @@ PAGE_KB=4
 [ "$(id -u)" = 0 ] || ktap_skip_all "needs root"
 [ -f "$OB_KO" ] || ktap_skip_all "$OB_KO not found"
 
+# The kernel's configuration, as the harness put it in the initramfs (the
+# stock Debian kernel has no /proc/config.gz).
+OB_KCONFIG=/etc/kernel-config
+kconfig() {
+	grep -q "^CONFIG_$1=[ym]" $OB_KCONFIG
+}
+# need_config OPTION...: skip the whole script, naming the first option the
+# kernel lacks.
+need_config() {
+	for opt in "$@"; do
+		kconfig "$opt" || ktap_skip_all "needs CONFIG_$opt, which this kernel does not set"
+	done
+}
+
 # Under KASAN (the harness sets OB_KASAN=1 for KERNEL_VARIANT=kasan) freed
 # slab objects wait in KASAN's quarantine, up to 1/32 of RAM, before they
 # are really freed: memory tolerances grow by that bound there. Leaks are
 # judged on the default kernel; the KASAN run is for memory safety.
 # Everything also runs several times slower there: waits last 5 times longer.
 # KASAN's shadow takes 1/8 of RAM: host-driven tests keep KEEP_MIB of the
-# guest out of the balloon (256 MiB, 512 under KASAN).
-KASAN_SLACK_KB=0 WAIT_SCALE=1 KEEP_MIB=256
+# guest out of the balloon (256 MiB, 512 under KASAN; the harness raises it
+# with OB_KEEP_MIB for a kernel that keeps more memory to itself).
+KASAN_SLACK_KB=0 WAIT_SCALE=1 KEEP_MIB=${OB_KEEP_MIB:-256}
 if [ "${OB_KASAN:-0}" = 1 ]; then
 	KASAN_SLACK_KB=$(($(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo) / 32))
 	WAIT_SCALE=5 KEEP_MIB=512
@@ -285,6 +300,22 @@ offline_a_frozen_block() {
 # Fault injection (fail_page_alloc, failslab).
 FP=/sys/kernel/debug/fail_page_alloc
 FS=/sys/kernel/debug/failslab
+# The options inject_on needs (Debian's kernel has none of them).
+INJECT_CONFIG="FAULT_INJECTION_DEBUG_FS FAIL_PAGE_ALLOC FAILSLAB FAULT_INJECTION_STACKTRACE_FILTER"
+
+# can_inject: whether this kernel has them all.
+can_inject() {
+	for opt in $INJECT_CONFIG; do
+		kconfig "$opt" || return 1
+	done
+}
+
+# skip_without_injection N: report N cases skipped for want of fault injection.
+skip_without_injection() {
+	for i in $(seq "$1"); do
+		ktap_test_skip "needs fault injection:$(echo " $INJECT_CONFIG" | sed 's/ / CONFIG_/g')"
+	done
+}
 
 # inject_on PCT [START END]: fail PCT% of the module's allocations (page and
 # slab): those made with the module on the call stack (the stack filter set

@@ -12,7 +12,7 @@
 MIB_PAGES=256
 GUEST_MIB=${OB_GUEST_MIB:-1024}
 
-[ -d $FP ] && [ -d $FS ] || ktap_skip_all "no fail_page_alloc/failslab debugfs"
+need_config $INJECT_CONFIG
 
 ktap_print_header
 ktap_set_plan 24

@@ -14,6 +14,9 @@
 # it deflates. Each time the DIMM's blocks go offline and the host unplugs it.
 . "$(dirname "$0")/lib.sh"
 
+# The balloon lacks pages through fault injection.
+need_config $INJECT_CONFIG
+
 DIMM_MIB=256
 GUEST_MIB=${OB_GUEST_MIB:-1024}
 LACK=49152	# 192 MiB

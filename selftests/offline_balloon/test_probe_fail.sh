@@ -17,7 +17,7 @@ MAX_N=600
 MIB_PAGES=256
 GUEST_MIB=${OB_GUEST_MIB:-1024}
 
-[ -d $FS ] || ktap_skip_all "no failslab (CONFIG_FAILSLAB, CONFIG_FAULT_INJECTION_DEBUG_FS)"
+need_config FAULT_INJECTION_DEBUG_FS FAILSLAB
 
 ktap_print_header
 ktap_set_plan 19

@@ -12,7 +12,7 @@
 TOUCH_MIB=400
 case " $(cat /proc/cmdline) " in
 *" init_on_free=1 "*) mode=zero ;;
-*" page_poison=1 "*) mode=pattern ;;
+*" page_poison=1 "*) mode=pattern; need_config PAGE_POISONING ;;
 *) ktap_skip_all "boot with init_on_free=1 or page_poison=1 (make check does)" ;;
 esac
 [ -f "$C_KO" ] || ktap_skip_all "$C_KO not found"
