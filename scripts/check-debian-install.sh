@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `make check-debian-install`: follow README's "Install on Debian 13" as
+# written, in a fresh Debian 13 chroot with trixie-backports in its sources
+# (mmdebstrap; apt answers yes). Runs the build block (with the release of
+# Debian's kernel in place of `$(uname -r)`, which in a chroot is the host's),
+# the DKMS block and the signing block's commands but `mokutil --import`
+# (which needs EFI variables), then checks what they left: the module
+# installed for the kernel, built and installed by DKMS, and signed. The
+# module's loading on Debian's kernel is `make check KERNEL=debian-7.3`'s.
+set -euo pipefail
+. "$(dirname "$0")/kernel-env.sh"
+KERNEL=debian-7.3
+. "$ROOT/scripts/kernel-env.sh"
+
+dir=$CACHE/debian-install-check
+rm -rf "$dir"
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg mirror=http://deb.debian.org/debian
+info "check-debian-install: a fresh Debian $KERNEL_DEBIAN_SUITE chroot in $dir"
+mmdebstrap --quiet --variant=apt --mode=root --keyring="$keyring" --include=ca-certificates \
+	"$KERNEL_DEBIAN_SUITE" "$dir" \
+	"deb [signed-by=$keyring] $mirror $KERNEL_DEBIAN_SUITE main" \
+	"deb [signed-by=$keyring] $mirror $KERNEL_PKG_SUITE main" || die "mmdebstrap failed"
+echo 'APT::Get::Assume-Yes "true";' >"$dir/etc/apt/apt.conf.d/90assume-yes"
+
+# README's shell blocks of the section, one file each.
+awk '/^## Install on Debian 13/ { on = 1; next } /^## / { on = 0 }
+	on && /^```sh/ { n++; file = sprintf("%s/block%d.sh", out, n); next }
+	on && /^```/ { file = ""; next }
+	file { print > file }' out="$dir/tmp" "$ROOT/README.md"
+[ -f "$dir/tmp/block4.sh" ] || die "README's Install on Debian 13 section has not its four shell blocks"
+grep -qx 'rel=$(uname -r)' "$dir/tmp/block1.sh" || die "README's build block does not start with rel=\$(uname -r)"
+{
+	echo "set -ex"
+	echo "cd $ROOT"
+	sed "s/^rel=\$(uname -r)\$/rel=$KERNEL_RELEASE/" "$dir/tmp/block1.sh"
+	cat "$dir/tmp/block3.sh"
+	grep -v '^mokutil ' "$dir/tmp/block4.sh"
+} >"$dir/tmp/user.sh"
+
+info "check-debian-install: running README's commands (about 10 minutes)"
+mkdir -p "$dir$ROOT"
+unshare -m --propagation private /bin/bash -c '
+	c=$1 root=$2
+	mount --bind "$root" "$c$root" && mount -t proc proc "$c/proc" && mount --bind /dev "$c/dev" || exit 1
+	exec chroot "$c" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin bash /tmp/user.sh
+' run "$dir" "$ROOT" || die "README's commands failed in the chroot"
+
+mods=$dir/lib/modules/$KERNEL_RELEASE
+ko=$(ls "$mods"/updates/offline_balloon.ko* 2>/dev/null | head -1)
+[ -n "$ko" ] || die "make modules_install left no module in $mods/updates"
+ls "$mods"/updates/dkms/offline_balloon.ko* >/dev/null 2>&1 || die "dkms install left no module in $mods/updates/dkms"
+signed=$(mktemp)
+xz -dc "$ko" >"$signed"
+tail -c 28 "$signed" | grep -q '~Module signature appended~' || die "the installed module is not signed"
+rm -f "$signed"
+info "check-debian-install: README's build, DKMS and signing commands work in a fresh Debian 13 chroot"
+echo "1 passed, 0 failed, 0 skipped"
