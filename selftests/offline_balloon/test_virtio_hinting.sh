@@ -50,9 +50,11 @@ ktap_test_result "ours: a hinting run took place" test "$(ob_stat hint_runs_tota
 ktap_test_result "ours: hinted blocks come back when the host is done" \
 	ob_wait_stat hinted_pages 0 30
 
-# Memory pressure while the host holds hints: a slow migration, and the guest
-# writes 64 MiB more than is available meanwhile (half its memory at least),
-# which only the hints can make up for.
+# Memory pressure while the host holds hints: a slow migration, and once the
+# hinting run has taken what it can (the held count stops growing), the guest
+# writes more than is available meanwhile (64 MiB more, or half the hints if
+# fewer; half its memory at least where the hints make up for it), which only
+# the hints can make up for.
 oom0=$(vmstat oom_kill)
 host migrate-start 8 >/dev/null
 i=0
@@ -60,12 +62,24 @@ while [ "$(ob_stat hinted_pages)" = 0 ] && [ $i -lt $((300 * WAIT_SCALE)) ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
+prev=-1 i=0
+while [ "$(ob_stat hinted_pages)" != "$prev" ] && [ $i -lt $((60 * WAIT_SCALE)) ]; do
+	prev=$(ob_stat hinted_pages)
+	sleep 0.5
+	i=$((i + 1))
+done
 held=$(ob_stat hinted_pages)
 ktap_print_msg "ours: $held pages held as hints during the migration"
 ktap_test_result "ours: free blocks are held as hints while the host migrates" test "$held" -gt 0
-mib=$(($(meminfo MemAvailable) / 1024 + 64))
+avail=$(($(meminfo MemAvailable) / 1024)) held_mib=$((held * PAGE_KB / 1024))
+extra=$((held_mib / 2))
+[ $extra -le 64 ] || extra=64
+mib=$((avail + extra))
 half=$(($(meminfo MemTotal) / 2048))
-[ $mib -ge $half ] || mib=$half
+if [ $mib -lt $half ]; then
+	mib=$((avail + held_mib / 2))
+	[ $mib -le $half ] || mib=$half
+fi
 ktap_test_result "ours: the guest writes $mib MiB while hints are held" touch_mib $mib
 after=$(ob_stat hinted_pages)
 ktap_print_msg "ours: $after pages held as hints after writing $mib MiB"
