@@ -39,8 +39,8 @@ all: modules
 
 ifneq ($(OB_CHROOT),)
 modules clean modules_install:
-	@$(ROOT)/scripts/debian-chroot.sh run $(MAKE) -C $(ROOT) KDIR=$(KDIR:$(OB_CHROOT)%=%) \
-		$(if $(OB_WERROR),OB_WERROR=$(OB_WERROR)) $@
+	@$(ROOT)/scripts/debian-chroot.sh run make $(if $(findstring s,$(firstword -$(MAKEFLAGS))),-s) \
+		-C $(ROOT) KDIR=$(KDIR:$(OB_CHROOT)%=%) $(if $(OB_WERROR),OB_WERROR=$(OB_WERROR)) $@
 else
 modules:
 	@test -f $(KDIR)/rust/libkernel.rmeta || { echo "no Rust-enabled kernel build in $(KDIR): run 'make kernel' or set KDIR"; exit 1; }

@@ -401,7 +401,8 @@ impl FreshPages<'_> {
     pub(crate) fn keep(&mut self, wanted: impl Fn(u64) -> bool) -> usize {
         let mut kept = 0;
         for i in 0..self.n {
-            let page = core::mem::replace(&mut self.room.0[i], ptr::null_mut());
+            let page = self.room.0[i];
+            self.room.0[i] = ptr::null_mut();
             // SAFETY: a fresh page of ours (type invariant).
             if wanted(unsafe { bindings::ob_page_to_pfn(page) as u64 }) {
                 self.room.0[kept] = page;
@@ -446,7 +447,8 @@ impl Fresh for FreshPages<'_> {
             first = end;
         }
         for i in 0..self.n {
-            let p = core::mem::replace(&mut self.room.0[i], ptr::null_mut());
+            let p = self.room.0[i];
+            self.room.0[i] = ptr::null_mut();
             // SAFETY: a fresh page of ours (type invariant): non-null.
             let page = unsafe { NonNull::new_unchecked(p) };
             // SAFETY: the page is ours with refcount 1 and no type (type invariant).
@@ -463,7 +465,8 @@ impl Fresh for FreshPages<'_> {
 impl Drop for FreshPages<'_> {
     fn drop(&mut self) {
         for entry in &mut self.room.0[..self.n] {
-            let page = core::mem::replace(entry, ptr::null_mut());
+            let page = *entry;
+            *entry = ptr::null_mut();
             // SAFETY: a fresh page of ours with refcount 1 (type invariant).
             unsafe { bindings::ob_free_page(page) };
         }
