@@ -15,12 +15,8 @@ KERNEL=debian-7.3
 
 dir=$CACHE/debian-install-check
 rm -rf "$dir"
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg mirror=http://deb.debian.org/debian
 info "check-debian-install: a fresh Debian $KERNEL_DEBIAN_SUITE chroot in $dir"
-mmdebstrap --quiet --variant=apt --mode=root --keyring="$keyring" --include=ca-certificates \
-	"$KERNEL_DEBIAN_SUITE" "$dir" \
-	"deb [signed-by=$keyring] $mirror $KERNEL_DEBIAN_SUITE main" \
-	"deb [signed-by=$keyring] $mirror $KERNEL_PKG_SUITE main" || die "mmdebstrap failed"
+debian_bootstrap "$dir" "$KERNEL_DEBIAN_SUITE" "$KERNEL_PKG_SUITE" ca-certificates
 echo 'APT::Get::Assume-Yes "true";' >"$dir/etc/apt/apt.conf.d/90assume-yes"
 
 # README's shell blocks of the section, one file each.
@@ -39,13 +35,7 @@ grep -qx 'rel=$(uname -r)' "$dir/tmp/block1.sh" || die "README's build block doe
 } >"$dir/tmp/user.sh"
 
 info "check-debian-install: running README's commands (about 10 minutes)"
-mkdir -p "$dir$ROOT"
-unshare -m --propagation private /bin/bash -c '
-	c=$1 root=$2
-	mount --bind "$root" "$c$root" && mount -t proc proc "$c/proc" && mount --bind /dev "$c/dev" || exit 1
-	exec chroot "$c" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
-		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin bash /tmp/user.sh
-' run "$dir" "$ROOT" || die "README's commands failed in the chroot"
+chroot_run "$dir" bash /tmp/user.sh || die "README's commands failed in the chroot"
 
 mods=$dir/lib/modules/$KERNEL_RELEASE
 ko=$(ls "$mods"/updates/offline_balloon.ko* 2>/dev/null | head -1)

@@ -11,23 +11,8 @@ set -euo pipefail
 . "$(dirname "$0")/kernel-env.sh"
 [ -n "$KERNEL_DEBIAN" ] || die "KERNEL=$KERNEL is not a Debian kernel"
 
-# run CMD...: in a private mount namespace (the mounts go with it), the
-# project bind-mounted at the same path, /proc and /dev mounted.
-run() {
-	mkdir -p "$KERNEL_CHROOT$ROOT"
-	unshare -m --propagation private /bin/bash -c '
-		c=$1 root=$2; shift 2
-		mount --bind "$root" "$c$root" && mount -t proc proc "$c/proc" &&
-			mount --bind /dev "$c/dev" || exit 1
-		exec chroot "$c" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
-			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
-	' run "$KERNEL_CHROOT" "$ROOT" "$@"
-}
-
 prepare() {
 	[ -f "$KERNEL_CHROOT/.ob-ready" ] && return 0
-	command -v mmdebstrap >/dev/null || die "mmdebstrap missing: run scripts/setup.sh"
-	local keyring=/usr/share/keyrings/debian-archive-keyring.gpg mirror=http://deb.debian.org/debian
 	# Chroots of earlier keys (other packages or scripts) are stale.
 	for old in "$CACHE/$KERNEL"-chroot-*; do
 		[ "$old" = "$KERNEL_CHROOT" ] || rm -rf "$old"
@@ -37,21 +22,17 @@ prepare() {
 		rm -rf "$KERNEL_CHROOT"
 		local include
 		include=$(IFS=,; echo "${KERNEL_DEBIAN_TOOLS[*]},${KERNEL_DEBIAN_PKGS[*]}")
-		mmdebstrap --quiet --variant=apt --mode=root --keyring="$keyring" --include="$include" \
-			"$KERNEL_DEBIAN_SUITE" "$KERNEL_CHROOT" \
-			"deb [signed-by=$keyring] $mirror $KERNEL_DEBIAN_SUITE main" \
-			"deb [signed-by=$keyring] $mirror $KERNEL_PKG_SUITE main" ||
-			die "mmdebstrap of $KERNEL_DEBIAN_SUITE failed"
+		debian_bootstrap "$KERNEL_CHROOT" "$KERNEL_DEBIAN_SUITE" "$KERNEL_PKG_SUITE" "$include"
 		touch "$KERNEL_CHROOT/.ob-debootstrapped"
 	fi
 	info "$KERNEL: the Rust-ready build directory, by scripts/debian-rust-kdir.sh in the chroot"
-	run "$ROOT/scripts/debian-rust-kdir.sh" "$KERNEL_RELEASE" ||
+	chroot_run "$KERNEL_CHROOT" "$ROOT/scripts/debian-rust-kdir.sh" "$KERNEL_RELEASE" ||
 		die "scripts/debian-rust-kdir.sh failed in the chroot"
 	touch "$KERNEL_CHROOT/.ob-ready"
 }
 
 case "${1:-}" in
 prepare) prepare ;;
-run) shift; run "$@" ;;
+run) shift; chroot_run "$KERNEL_CHROOT" "$@" ;;
 *) die "usage: debian-chroot.sh prepare | run CMD..." ;;
 esac
