@@ -72,5 +72,5 @@ for k in "${kernels[@]}"; do
 	echo "$pool" > /proc/sys/vm/nr_hugepages 2>/dev/null || true
 	"$VENV/bin/python3" "$ROOT/scripts/bench/report.py" "$json" "${logs[@]}" \
 		"kernel=$release" "variant=$KERNEL_VARIANT" "qemu=$qemu" "cpu=$cpu" \
-		"vcpus=${OB_SMP:-2}" "accel=${OB_ACCEL:-tcg}" "guest_mib=$mem"
+		"vcpus=${OB_SMP:-2}" "accel=$(KERNEL=$k "$ROOT/scripts/print-kdir.sh" accel)" "guest_mib=$mem"
 done

@@ -5,10 +5,12 @@
 #   image   the kernel image a guest boots (a test kernel's bzImage, Debian's vmlinuz)
 #   moddir  its lib/modules/<release> tree
 #   chroot  the Debian chroot the module builds in (empty for a test kernel)
+#   accel   QEMU's accelerator for its guests
 . "$(dirname "$0")/kernel-env.sh"
 case "${1:-}" in
 image) echo "$KERNEL_IMAGE" ;;
 moddir) echo "$KERNEL_MODDIR" ;;
 chroot) echo "${KERNEL_CHROOT:-}" ;;
+accel) echo "${OB_ACCEL:-$KERNEL_ACCEL}" ;;
 *) echo "$KDIR_BUILD" ;;
 esac

@@ -5,7 +5,7 @@
 # modules the guest loads match the md5sums of Debian's packages.
 # Usage: run-guest.sh check|run|bench|shell [TEST]
 # Environment: OB_ACCEL=kvm to try KVM (hangs on these machines; TCG is the
-# default), OB_MEM (MiB, 1024), OB_SMP (2), OB_TIMEOUT (seconds), OB_APPEND
+# default, single-threaded for Debian's kernel: kernel-env.sh), OB_MEM (MiB, 1024), OB_SMP (2), OB_TIMEOUT (seconds), OB_APPEND
 # (extra kernel parameters), OB_QEMU_ARGS (extra QEMU arguments).
 set -euo pipefail
 . "$(dirname "$0")/kernel-env.sh"
@@ -30,21 +30,18 @@ trap 'rm -rf "$work"' EXIT
 # Slab debugging (a use-after-free or overflow of a slab object becomes a
 # report) on every kernel but the performance one, which has no SLUB_DEBUG.
 [ "${KERNEL_VARIANT:-}" = perf ] || export OB_APPEND="slub_debug=FZP ${OB_APPEND:-}"
-# Under KASAN and TCG the ACPI interpreter runs so slowly that the PCI
-# routing method _PRT hits its 30 s loop timeout and PCI devices stay
-# unusable: route PCI interrupts without ACPI there (ACPI still powers off).
-# The selftests get OB_KASAN=1 (see lib.sh) and longer per-script timeouts.
 # Debian's kernel keeps 106 MiB more of a 1 GiB guest to itself than the
 # test kernels (free memory after boot 834 against 943 MiB): its guest gets
 # 128 MiB more, and host-driven tests keep 128 MiB more out of the balloon,
 # so that the balloon's sizes and the memory left beside it are the same.
-# Its code patching (PREEMPT_DYNAMIC static calls, jump labels) races with
-# QEMU 7.2's multi-threaded TCG: an int3 left in translated code oopsed 1
-# boot of 10 (set_next_task_fair, 1 s in); single-threaded TCG, 0 of 20.
 if [ -n "$KERNEL_DEBIAN" ]; then
 	export OB_MEM=${OB_MEM:-1152} OB_APPEND="${OB_APPEND:-} OB_KEEP_MIB=384"
-	export OB_ACCEL=${OB_ACCEL:-tcg,thread=single}
 fi
+export OB_ACCEL=${OB_ACCEL:-$KERNEL_ACCEL}
+# Under KASAN and TCG the ACPI interpreter runs so slowly that the PCI
+# routing method _PRT hits its 30 s loop timeout and PCI devices stay
+# unusable: route PCI interrupts without ACPI there (ACPI still powers off).
+# The selftests get OB_KASAN=1 (see lib.sh) and longer per-script timeouts.
 if [ "${KERNEL_VARIANT:-}" = kasan ]; then
 	export OB_APPEND="${OB_APPEND:-} pci=noacpi OB_KASAN=1 OB_TEST_TIMEOUT=1800"
 	export OB_TIMEOUT=${OB_TIMEOUT:-10800}
