@@ -33,7 +33,7 @@ endif
 export KERNEL_VARIANT
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=$(LLVM)
 
-.PHONY: all modules clean modules_install setup kernel print-kdir print-image print-moddir fmt check check-kasan check-debian-install stress run bench vm
+.PHONY: all modules clean modules_install setup kernel print-kdir print-image print-moddir fmt check check-kasan check-debian-install check-libvirt stress run bench vm
 
 all: modules
 
@@ -107,6 +107,12 @@ stress:
 check-debian-install:
 	@scripts/setup.sh
 	@scripts/check-debian-install.sh
+
+# libvirt from Debian's packages drives the balloon of a TCG guest: virsh
+# setmem inflates and deflates it, virsh dommemstat shows it (KERNEL=).
+check-libvirt:
+	@scripts/prepare.sh
+	@scripts/check-libvirt.sh
 
 # The demo: a guest loads the module and shows it at work.
 run:

@@ -4,6 +4,8 @@
 #   check  run the selftests (ob.tests=NAME runs one) and power off
 #   run    run the demo and power off
 #   bench  run the benchmark and power off
+#   serve  load the module and report its balloon every 2 s until killed
+#          (make check-libvirt: libvirt drives the balloon)
 #   shell  an interactive shell; power off when it exits
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -36,6 +38,16 @@ run)
 bench)
 	offline-balloon-bench
 	echo "OB_EXIT rc=$?"
+	;;
+serve)
+	insmod /lib/modules/offline_balloon.ko
+	for dev in /sys/bus/virtio/devices/*; do
+		[ "$(cat "$dev/device")" = 0x0005 ] && echo "OB_SERVE driver $(basename "$(readlink "$dev/driver")")"
+	done
+	while :; do
+		echo "OB_SERVE $(grep -E '^(inflated|target)_pages ' /sys/kernel/debug/offline_balloon/stats | tr '\n' ' ')"
+		sleep 2
+	done
 	;;
 *)
 	echo "Guest shell. Module: /lib/modules/offline_balloon.ko, selftests: /selftests/offline_balloon/"
