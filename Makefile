@@ -76,7 +76,7 @@ print-image print-moddir:
 
 # Format the Rust code with the kernel's rustfmt settings.
 fmt:
-	rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml src/main.rs
+	rustfmt --edition 2021 --config-path $(firstword $(wildcard $(KDIR)/source/.rustfmt.toml $(KDIR)/.rustfmt.toml)) src/main.rs
 
 # Every selftest in a booted guest (after rustfmt and clippy checks);
 # T=<name>[,<name>...] runs only those test scripts. Installs what is missing, builds what is stale.
