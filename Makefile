@@ -3,7 +3,6 @@
 # build rules; this Makefile drives it and the project's tools.
 
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 # KERNEL=6.12 (the default), KERNEL=7.3 or KERNEL=debian-7.3 selects the
 # kernel (scripts/kernel-env.sh); `make check` without KERNEL tests every one.
@@ -24,10 +23,20 @@ KDIR := $(call print)
 # Debian's kernel: the module builds in its chroot, with its own toolchain.
 OB_CHROOT := $(call print,chroot)
 endif
-# gcc or clang (and which clang) as the kernel in KDIR was built with.
-LLVM ?= $(shell $(ROOT)/scripts/kdir-llvm.sh $(KDIR))
-ifneq ($(LLVM),)
-export LIBCLANG_PATH ?= /usr/lib/llvm$(filter -%,$(LLVM))/lib
+# gcc or clang (and which clang) as the kernel in KDIR was built with; an
+# LLVM= of the command line wins, one of the environment does not.
+ifneq ($(origin LLVM),command line)
+LLVM := $(shell $(ROOT)/scripts/kdir-llvm.sh $(KDIR))
+endif
+ifneq ($(filter -%,$(LLVM)),)
+export LIBCLANG_PATH ?= /usr/lib/llvm$(LLVM)/lib
+endif
+# The rustc the kernel in KDIR was built with: rustup's (which builds the
+# test kernels) comes first in PATH only when it is that one, so that a
+# distribution kernel gets the distribution's rustc and bindgen.
+KDIR_RUSTC := $(shell sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"/\1/p' $(KDIR)/.config 2>/dev/null)
+ifeq ($(shell $(HOME)/.cargo/bin/rustc --version 2>/dev/null),$(KDIR_RUSTC))
+export PATH := $(HOME)/.cargo/bin:$(PATH)
 endif
 # KERNEL_VARIANT=kasan selects the debug kernel (scripts/kernel-kasan.config).
 export KERNEL_VARIANT
@@ -44,6 +53,7 @@ modules clean modules_install:
 else
 modules:
 	@test -f $(KDIR)/rust/libkernel.rmeta || { echo "no Rust-enabled kernel build in $(KDIR): run 'make kernel' or set KDIR"; exit 1; }
+	@test "$$(rustc --version)" = "$(KDIR_RUSTC)" || { echo "the kernel in $(KDIR) was built with '$(KDIR_RUSTC)', rustc here is '$$(rustc --version)'"; exit 1; }
 	@# Builds of one kernel source with other configs (the test, KASAN and
 	@# performance kernels) share paths that Kbuild compares: start clean
 	@# when the build directory changes, or stale objects and bindings stay.

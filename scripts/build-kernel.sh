@@ -17,8 +17,9 @@ fi
 K=(make -C "$KERNEL_SRC" O="$KDIR_BUILD" LLVM="$KERNEL_LLVM" -s)
 install_modules() {
 	[ -d "$KERNEL_MODDIR" ] && return 0
-	rm -rf "$KDIR_BUILD/modinst"
-	"${K[@]}" INSTALL_MOD_PATH="$KDIR_BUILD/modinst" modules_install >/dev/null
+	rm -rf "$KDIR_BUILD/modinst" "$KDIR_BUILD/modinst.tmp"
+	"${K[@]}" INSTALL_MOD_PATH="$KDIR_BUILD/modinst.tmp" modules_install >/dev/null
+	mv "$KDIR_BUILD/modinst.tmp" "$KDIR_BUILD/modinst"
 }
 STAMP=$KDIR_BUILD/.offline_balloon-built
 if [ -f "$STAMP" ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # `make check-debian-install`: follow README's "Install on Debian 13" as
-# written, in a fresh Debian 13 chroot with trixie-backports in its sources
+# written, in a fresh Debian 13 chroot and a copy of the project with trixie-backports in its sources
 # (mmdebstrap; apt answers yes). Runs the build block (with the release of
 # Debian's kernel in place of `$(uname -r)`, which in a chroot is the host's),
 # the DKMS block and the signing block's commands but `mokutil --import`
@@ -26,9 +26,14 @@ awk '/^## Install on Debian 13/ { on = 1; next } /^## / { on = 0 }
 	file { print > file }' out="$dir/tmp" "$ROOT/README.md"
 [ -f "$dir/tmp/block4.sh" ] || die "README's Install on Debian 13 section has not its four shell blocks"
 grep -qx 'rel=$(uname -r)' "$dir/tmp/block1.sh" || die "README's build block does not start with rel=\$(uname -r)"
+# A copy of the project's files (what git tracks, as they are in the working
+# tree): the commands build, sign and copy in their directory.
+src=/root/offline_balloon
+mkdir -p "$dir$src"
+git -C "$ROOT" ls-files -z | tar -C "$ROOT" --null -T - -cf - | tar -C "$dir$src" -xf -
 {
 	echo "set -ex"
-	echo "cd $ROOT"
+	echo "cd $src"
 	sed "s/^rel=\$(uname -r)\$/rel=$KERNEL_RELEASE/" "$dir/tmp/block1.sh"
 	cat "$dir/tmp/block3.sh"
 	grep -v '^mokutil ' "$dir/tmp/block4.sh"
@@ -38,12 +43,9 @@ info "check-debian-install: running README's commands (about 10 minutes)"
 chroot_run "$dir" bash /tmp/user.sh || die "README's commands failed in the chroot"
 
 mods=$dir/lib/modules/$KERNEL_RELEASE
-ko=$(ls "$mods"/updates/offline_balloon.ko* 2>/dev/null | head -1)
+ko=$(ls "$mods"/updates/offline_balloon.ko* 2>/dev/null | head -1) || true
 [ -n "$ko" ] || die "make modules_install left no module in $mods/updates"
 ls "$mods"/updates/dkms/offline_balloon.ko* >/dev/null 2>&1 || die "dkms install left no module in $mods/updates/dkms"
-signed=$(mktemp)
-xz -dc "$ko" >"$signed"
-tail -c 28 "$signed" | grep -q '~Module signature appended~' || die "the installed module is not signed"
-rm -f "$signed"
+xz -dc "$ko" | tail -c 28 | grep -q '~Module signature appended~' || die "the installed module is not signed"
 info "check-debian-install: README's build, DKMS and signing commands work in a fresh Debian 13 chroot"
 echo "1 passed, 0 failed, 0 skipped"

@@ -13,10 +13,11 @@ set -euo pipefail
 
 prepare() {
 	[ -f "$KERNEL_CHROOT/.ob-ready" ] && return 0
-	# Chroots of earlier keys (other packages or scripts) are stale.
-	for old in "$CACHE/$KERNEL"-chroot-*; do
-		[ "$old" = "$KERNEL_CHROOT" ] || rm -rf "$old"
-	done
+	# One preparation at a time (clones of the project share the cache).
+	mkdir -p "$CACHE"
+	exec 9>"$KERNEL_CHROOT.lock"
+	flock 9
+	[ -f "$KERNEL_CHROOT/.ob-ready" ] && return 0
 	if [ ! -f "$KERNEL_CHROOT/.ob-debootstrapped" ]; then
 		info "$KERNEL: Debian $KERNEL_DEBIAN_SUITE chroot with the kernel's toolchain in $KERNEL_CHROOT (about 2 minutes)"
 		rm -rf "$KERNEL_CHROOT"

@@ -43,7 +43,8 @@ for pkg in "${pkgs[@]}"; do
 	rm -f "$apt_dir/archives/${pkg}_"*.deb
 	(cd "$apt_dir/archives" && apt-get "${apt_opts[@]}" -qq download "$pkg=$KERNEL_PKG_VERSION") ||
 		die "apt-get download $pkg=$KERNEL_PKG_VERSION failed"
-	deb=$(ls "$apt_dir/archives/${pkg}_"*.deb | head -1)
+	deb=$(ls "$apt_dir/archives/${pkg}_"*.deb 2>/dev/null | head -1) || true
+	[ -f "$deb" ] || die "apt-get download left no ${pkg}_*.deb in $apt_dir/archives"
 	dpkg -x "$deb" "$dest.tmp" || die "dpkg -x $deb failed"
 	dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./md5sums >"$dest.tmp/md5sums/$pkg" ||
 		die "$deb has no md5sums"
@@ -51,4 +52,9 @@ for pkg in "${pkgs[@]}"; do
 done
 rm -rf "$dest"
 mv "$dest.tmp" "$dest"
+if [ -n "$KERNEL_DEBIAN" ]; then
+	[ -f "$KERNEL_IMAGE" ] || die "${pkgs[*]} hold no $KERNEL_IMAGE"
+else
+	[ -f "$KERNEL_TARBALL" ] || die "$KERNEL_PKG holds no $KERNEL_TARBALL"
+fi
 info "apt: ${pkgs[*]} $KERNEL_PKG_VERSION unpacked in $dest"

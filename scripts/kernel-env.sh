@@ -10,7 +10,7 @@
 # with the options whose names differ, and a src/compat/ implementation.
 #
 # debian-<version> is Debian's own, unmodified kernel (KERNEL_DEBIAN=1): its
-# image and modules come from Debian's packages (scripts/fetch-debian-kernel.sh),
+# image and modules come from Debian's packages (scripts/fetch-kernel-source.sh),
 # and the module builds in a Debian chroot with the kernel's own toolchain
 # against the Rust-ready build directory scripts/debian-rust-kdir.sh makes
 # there (scripts/debian-chroot.sh).
@@ -59,6 +59,20 @@ debian-7.3)
 	;;
 *) die "KERNEL=$KERNEL is not supported (supported: ${KERNELS[*]})" ;;
 esac
+# kernel_verify: the kernel image exists; Debian's, and the virtio_balloon
+# module the guests load, match the md5sums of Debian's packages (nothing
+# of Debian's kernel is rebuilt or changed).
+kernel_verify() {
+	[ -f "$KERNEL_IMAGE" ] || die "no kernel image $KERNEL_IMAGE: run 'make kernel KERNEL=$KERNEL'"
+	[ -n "$KERNEL_DEBIAN" ] || return 0
+	local mods=usr/lib/modules/$KERNEL_RELEASE sums
+	sums=$(awk -v a="$mods/vmlinuz" -v b="$mods/kernel/drivers/virtio/virtio_balloon.ko.xz" \
+		'$2 == a || $2 == b' "$KERNEL_BOOT"/md5sums/*)
+	[ "$(echo "$sums" | wc -l)" -eq 2 ] || die "the md5sums of Debian's packages do not list the image and virtio_balloon"
+	(cd "$KERNEL_BOOT" && echo "$sums" | md5sum --quiet -c -) ||
+		die "$KERNEL_BOOT does not match the md5sums of Debian's packages"
+}
+
 if [ -n "$KERNEL_DEBIAN" ]; then
 	# The chroot is keyed by its packages and the script that prepares the
 	# build directory in it; the boot packages by their version.

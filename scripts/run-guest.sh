@@ -12,15 +12,7 @@ set -euo pipefail
 mode=${1:?usage: run-guest.sh check|run|bench|shell [TEST]}
 test=${2:-}
 
-[ -f "$KERNEL_IMAGE" ] || die "no kernel image $KERNEL_IMAGE: run 'make kernel KERNEL=$KERNEL'"
-if [ -n "$KERNEL_DEBIAN" ]; then
-	mods=usr/lib/modules/$KERNEL_RELEASE
-	sums=$(awk -v a="$mods/vmlinuz" -v b="$mods/kernel/drivers/virtio/virtio_balloon.ko.xz" \
-		'$2 == a || $2 == b' "$KERNEL_BOOT"/md5sums/*)
-	[ "$(echo "$sums" | wc -l)" -eq 2 ] || die "the md5sums of Debian's packages do not list the image and virtio_balloon"
-	(cd "$KERNEL_BOOT" && echo "$sums" | md5sum --quiet -c -) ||
-		die "$KERNEL_BOOT does not match the md5sums of Debian's packages"
-fi
+kernel_verify
 [ -f "$ROOT/offline_balloon.ko" ] || die "offline_balloon.ko missing: run 'make'"
 export OB_LOG_DIR=${OB_LOG_DIR:-$CACHE/logs/linux-$KERNEL}
 mkdir -p "$OB_LOG_DIR"
