@@ -37,7 +37,7 @@ kernel_verify
 vcpus=2
 [ "$KERNEL_ACCEL" = tcg ] || vcpus=1
 mkdir -p "$work/libvirt/etc"
-printf 'user = "root"\ngroup = "root"\ndynamic_ownership = 0\n' >"$work/libvirt/etc/qemu.conf"
+printf 'user = "root"\ngroup = "root"\ndynamic_ownership = 0\nstdio_handler = "file"\n' >"$work/libvirt/etc/qemu.conf"
 "$ROOT/scripts/mkinitramfs.sh" "$KERNEL_MODDIR" "$KDIR_BUILD/.config" "$work/initrd.gz"
 
 mib=1024
