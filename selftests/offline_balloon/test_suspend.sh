@@ -62,13 +62,17 @@ else
 	freeze=suspend_ram freeze_desc="suspend to RAM"
 fi
 
-# alloc_failed_since F0: wait (up to 30 s, longer under KASAN) until the
-# balloon counted an allocation failure past F0.
+# alloc_failed_since F0: wait (up to 60 s, longer under KASAN) until the
+# balloon counted an allocation failure past F0; on a timeout, say where the
+# balloon stands.
 alloc_failed_since() {
 	i=0
 	while [ "$(ob_stat alloc_failed_total)" -le "$1" ]; do
 		i=$((i + 1))
-		[ $i -gt $((300 * WAIT_SCALE)) ] && return 1
+		if [ $i -gt $((600 * WAIT_SCALE)) ]; then
+			ktap_print_msg "no allocation failure: inflated_pages $(ob_stat inflated_pages) target_pages $(ob_stat target_pages) alloc_failed_total $(ob_stat alloc_failed_total) MemFree $(meminfo MemFree) kB"
+			return 1
+		fi
 		sleep 0.1
 	done
 }
