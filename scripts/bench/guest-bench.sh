@@ -90,16 +90,18 @@ with() {
 }
 
 # migration NAME: the cost of migrating balloon pages, the same way for
-# both drivers. The host inflates the balloon to KEEP_MIB; the MIGRATE_BLOCKS
-# memory blocks holding the most balloon pages (the balloon is nearly all
-# their content once the page cache is dropped) go offline one after the
-# other, which migrates every page in them, and online again. Prints, per
-# block (each a sample: the two drivers' i-th blocks are paired), the
-# balloon pages and all pages migrated, the offlining's time, and for ours
-# the time spent in its migratepage hook.
+# both drivers. The host inflates the balloon to KEEP_MIB plus one memory
+# block, so that a block's worth of memory is free to migrate into (at
+# KEEP_MIB, Debian's kernel had less, and offlining retried until its
+# timeout); the MIGRATE_BLOCKS memory blocks holding the most balloon pages
+# (the balloon is nearly all their content once the page cache is dropped)
+# go offline one after the other, which migrates every page in them, and
+# online again. Prints, per block (each a sample: the two drivers' i-th
+# blocks are paired), the balloon pages and all pages migrated, the
+# offlining's time, and for ours the time spent in its migratepage hook.
 MIGRATE_BLOCKS=4
 migration() {
-	balloon $KEEP_MIB > /dev/null
+	balloon $((KEEP_MIB + BLOCK_PAGES / 256)) > /dev/null
 	drop_caches
 	for b in $(ls -d $MEM/memory* | sed 's/.*memory//'); do
 		[ "$b" = 0 ] || echo "$(/selftests/offline_balloon/offline_pages $((b * BLOCK_PAGES)) $BLOCK_PAGES | cut -d' ' -f2) $b"
@@ -111,7 +113,10 @@ migration() {
 		m0=$(vmstat balloon_migrate) a0=$(vmstat pgmigrate_success)
 		[ "$1" = c ] || h0=$(stat migrate_ns_total)
 		t0=$(now_ns)
-		timeout 60 sh -c "echo offline > $MEM/memory$b/state" 2>/dev/null || continue
+		if ! timeout 60 sh -c "echo offline > $MEM/memory$b/state" 2>/dev/null; then
+			echo "memory$b did not go offline within 60 s (MemFree $(meminfo MemFree) kB)" >&2
+			continue
+		fi
 		out "$1.offline_ns $(($(now_ns) - t0))"
 		out "$1.migrated $(($(vmstat balloon_migrate) - m0))"
 		out "$1.pgmigrate $(($(vmstat pgmigrate_success) - a0))"
