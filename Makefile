@@ -85,8 +85,10 @@ print-image print-moddir:
 	@echo $(call print,$(@:print-%=%))
 
 # Format the Rust code with the kernel's rustfmt settings.
+RUSTFMT_TOML = $(firstword $(wildcard $(KDIR)/source/.rustfmt.toml $(KDIR)/.rustfmt.toml))
 fmt:
-	rustfmt --edition 2021 --config-path $(firstword $(wildcard $(KDIR)/source/.rustfmt.toml $(KDIR)/.rustfmt.toml)) src/main.rs
+	$(if $(RUSTFMT_TOML),,$(error no .rustfmt.toml in $(KDIR): build that kernel first ('make kernel')))
+	rustfmt --edition 2021 --config-path $(RUSTFMT_TOML) src/main.rs
 
 # Every selftest in a booted guest (after rustfmt and clippy checks);
 # T=<name>[,<name>...] runs only those test scripts. Installs what is missing, builds what is stale.

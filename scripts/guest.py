@@ -89,8 +89,12 @@ DIMM_ROOM_MIB = 1024
 
 def qemu_command(args, workdir):
     mem = int(os.environ.get("OB_MEM", "1024"))
+    # Hot-added memory (dimm-add) arrives offline on every kernel, for the
+    # tests to online it where they want it (Debian's kernel would online it
+    # itself: MHP_DEFAULT_ONLINE_TYPE_ONLINE_AUTO).
     append = (
-        f"console=ttyS0 panic=-1 loglevel=4 log_buf_len=8M ob.mode={args.mode} ob.mem_mib={mem} "
+        f"console=ttyS0 panic=-1 loglevel=4 log_buf_len=8M memhp_default_state=offline "
+        f"ob.mode={args.mode} ob.mem_mib={mem} "
         f"{'ob.tests=' + args.tests if args.tests else ''} "
         f"{os.environ.get('OB_APPEND', '')}"
     )

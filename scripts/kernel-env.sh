@@ -59,16 +59,21 @@ debian-7.3)
 	;;
 *) die "KERNEL=$KERNEL is not supported (supported: ${KERNELS[*]})" ;;
 esac
-# kernel_verify: the kernel image exists; Debian's, and the virtio_balloon
-# module the guests load, match the md5sums of Debian's packages (nothing
-# of Debian's kernel is rebuilt or changed).
+# kernel_verify: the kernel image exists; Debian's, and the modules the
+# guests load, match the md5sums of Debian's packages (nothing of Debian's
+# kernel is rebuilt or changed).
 kernel_verify() {
 	[ -f "$KERNEL_IMAGE" ] || die "no kernel image $KERNEL_IMAGE: run 'make kernel KERNEL=$KERNEL'"
 	[ -n "$KERNEL_DEBIAN" ] || return 0
-	local mods=usr/lib/modules/$KERNEL_RELEASE sums
-	sums=$(awk -v a="$mods/vmlinuz" -v b="$mods/kernel/drivers/virtio/virtio_balloon.ko.xz" \
-		'$2 == a || $2 == b' "$KERNEL_BOOT"/md5sums/*)
-	[ "$(echo "$sums" | wc -l)" -eq 2 ] || die "the md5sums of Debian's packages do not list the image and virtio_balloon"
+	local mods=usr/lib/modules/$KERNEL_RELEASE sums m files=("vmlinuz")
+	for m in "${GUEST_MODULES[@]}"; do
+		files+=("kernel/$m.ko.xz")
+	done
+	sums=$(for m in "${files[@]}"; do
+		awk -v f="$mods/$m" '$2 == f' "$KERNEL_BOOT"/md5sums/*
+	done)
+	[ "$(echo "$sums" | wc -l)" -eq "${#files[@]}" ] ||
+		die "the md5sums of Debian's packages do not list all of: ${files[*]}"
 	(cd "$KERNEL_BOOT" && echo "$sums" | md5sum --quiet -c -) ||
 		die "$KERNEL_BOOT does not match the md5sums of Debian's packages"
 }

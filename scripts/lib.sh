@@ -4,6 +4,10 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${OFFLINE_BALLOON_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/offline_balloon}
 VENV=$CACHE/venv
+# The kernel's own modules the guests load (mkinitramfs.sh puts them in the
+# initramfs; kernel_verify checks Debian's): the C driver for the
+# side-by-side tests, and the memory failure injector (hwpoison/corrupt-pfn).
+GUEST_MODULES=(drivers/virtio/virtio_balloon mm/hwpoison-inject)
 export PATH="$HOME/.cargo/bin:$PATH"
 
 info() { printf '[offline_balloon] %s\n' "$*" >&2; }

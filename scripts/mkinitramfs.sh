@@ -20,14 +20,17 @@ cp /bin/busybox "$stage/bin/busybox"
 cp "$CONFIG" "$stage/etc/kernel-config"
 cp "$ROOT/scripts/guest-init.sh" "$stage/init"
 cp "$ROOT/offline_balloon.ko" "$stage/lib/modules/"
+# The kernel's modules the guests load (GUEST_MODULES), by file name.
 # Busybox's insmod passes the file to init_module(), which takes no
 # compressed module: a Debian kernel's .ko.xz is decompressed here.
-c_driver=$MODDIR/kernel/drivers/virtio/virtio_balloon.ko
-if [ -f "$c_driver.xz" ]; then
-	xz -dc "$c_driver.xz" >"$stage/lib/modules/virtio_balloon.ko"
-elif [ -f "$c_driver" ]; then
-	cp "$c_driver" "$stage/lib/modules/"
-fi
+for m in "${GUEST_MODULES[@]}"; do
+	ko=$MODDIR/kernel/$m.ko
+	if [ -f "$ko.xz" ]; then
+		xz -dc "$ko.xz" >"$stage/lib/modules/${m##*/}.ko"
+	elif [ -f "$ko" ]; then
+		cp "$ko" "$stage/lib/modules/"
+	fi
+done
 cp -r "$ROOT/selftests/offline_balloon" "$stage/selftests/"
 rm "$stage"/selftests/offline_balloon/*.c
 for tool in "$ROOT"/selftests/offline_balloon/*.c; do

@@ -615,7 +615,7 @@ impl Balloon {
             else {
                 break;
             };
-            if fresh.keep(|pfn| pfn < limit) == 0 {
+            if fresh.keep(|pfn| pfn < limit, None) == 0 {
                 break;
             }
             self.take_fresh(fresh, movable, pfns);

@@ -14,7 +14,6 @@ mod linux;
 
 pub(crate) use linux::{
     balloon_isolated, balloon_migrated, page_reporting_prepare, set_virtio_shutdown, user_slice,
-    DEQUEUE_CLEARS_OFFLINE,
 };
 
 /// Measures elapsed time on the monotonic clock.

@@ -3,7 +3,8 @@
 //! offline_balloon: a PageOffline-aware memory balloon driver.
 //!
 //! Inflated pages come from [`offline_page`]: taken from the buddy allocator,
-//! marked PageOffline and taken out of the managed page count. Movable ones
+//! out of the managed page count and PageOffline (movable ones once the
+//! balloon core holds them). Movable ones
 //! can be migrated by compaction and memory offlining through the balloon
 //! core's migration hooks ([`balloon`]). The host drives the balloon through the
 //! virtio balloon device ([`virtio`]), or, with `simulate=1`, debugfs does

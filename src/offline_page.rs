@@ -14,6 +14,14 @@
 //!   to isolate a page for migration (`isolate_movable_page` starts with a
 //!   speculative reference), so balloon pages that compaction and memory
 //!   offlining may move use this model. They come from movable pageblocks.
+//!   Such a page gets its PageOffline type from the balloon core, which sets
+//!   it together with the movable ops when it enqueues the page (6.12 clears
+//!   both when it dequeues the page; 7.3 keeps them until the page is freed).
+//!   Until then it has no type, as the C driver's pages between allocation
+//!   and enqueue: memory offlining fails with `-EBUSY` on a PageOffline page
+//!   that holds a reference and has no movable ops (`scan_movable_pages()`),
+//!   while it retries over an untyped one, so a block holding pages of a
+//!   batch still being inflated goes offline once the batch is enqueued.
 //! - [`RefModel::Frozen`]: the refcount is frozen at 0, as the proposal wants
 //!   for pages that never move: no speculative reference can be taken, and no
 //!   PFN walker can mistake the page for one in use. They come from unmovable
@@ -49,7 +57,12 @@
 //! # Accounting
 //!
 //! Every page handed out is out of its zone's managed pages (MemTotal drops
-//! by 4 KiB) until it is freed. These helpers move the count on both kernels,
+//! by 4 KiB) until it is freed. A page that is hardware-poisoned by then
+//! (memory failure sets `PG_hwpoison` on a page it cannot handle and leaves
+//! it to its owner) stays out for good: the buddy allocator never takes an
+//! order-0 poisoned page back (`free_pages_prepare()`), so freeing it does
+//! not return it to the managed count either; [`hwpoisoned_total`] counts
+//! such pages. These helpers move the count on both kernels,
 //! once per run of pages in one zone, and [`move_managed_count`] moves a
 //! migrated page's share between zones. 7.3's balloon core could do it for
 //! movable pages, but per page, and on 7.3 every change of the count also
@@ -57,16 +70,25 @@
 //! [`crate::compat::balloon_init`]).
 
 use crate::bindings;
-use crate::compat;
 use core::ops::Range;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use kernel::prelude::*;
+use kernel::types::Opaque;
 
 /// Whether page owner tracking is on, which only the boot command line can
 /// decide: [`init`] looks it up once, instead of one debugfs lookup per
 /// [`OfflineBlock`].
 static PAGE_OWNER_ON: AtomicBool = AtomicBool::new(true);
+
+/// Offline pages freed hardware-poisoned: out of the buddy and the managed
+/// page count for good (see [Accounting](self#accounting)).
+static HWPOISONED: AtomicU64 = AtomicU64::new(0);
+
+/// Offline pages freed hardware-poisoned since the module was loaded.
+pub(crate) fn hwpoisoned_total() -> u64 {
+    HWPOISONED.load(Relaxed)
+}
 
 /// Looks up once what the kernel decided at boot; called at module load.
 pub(crate) fn init() {
@@ -83,17 +105,18 @@ pub(crate) enum RefModel {
     Frozen,
 }
 
-/// A 4 KiB page that is PageOffline, out of the managed page count, and owned
-/// by the holder of this value.
+/// A 4 KiB page that is logically offline: out of the managed page count,
+/// owned by the holder of this value, and PageOffline when frozen.
 ///
 /// # Invariants
 ///
-/// `page` points to an order-0 page that nobody else owns. It is PageOffline,
-/// out of the managed page count (see [Accounting](self#accounting)), and its
-/// refcount is 1 for [`RefModel::Movable`] or frozen at 0 for
-/// [`RefModel::Frozen`] (then it is also skippable). Only a frozen page may
-/// be never-onlined: then it was never in the buddy allocator, nor in the
-/// managed page count.
+/// `page` points to an order-0 page that nobody else owns. It is out of the
+/// managed page count (see [Accounting](self#accounting)), and its refcount
+/// is 1 for [`RefModel::Movable`] or frozen at 0 for [`RefModel::Frozen`]. A
+/// frozen page is PageOffline and skippable; a movable one has no type, or
+/// the PageOffline type the balloon core gave it (see [Refcount
+/// models](self#refcount-models)). Only a frozen page may be never-onlined:
+/// then it was never in the buddy allocator, nor in the managed page count.
 pub(crate) struct OfflinePage {
     page: NonNull<bindings::page>,
     model: RefModel,
@@ -201,17 +224,16 @@ impl OfflinePage {
     ///
     /// `page` must come from [`Self::into_raw`] of an `OfflinePage` with the same
     /// `model` (or be a page that replaced one through balloon migration), and the
-    /// caller must own it again: nobody else may use it any more. Its PageOffline
-    /// type may have been cleared by `balloon_page_finalize()` (Linux 6.12).
+    /// caller must own it again: nobody else may use it any more. A movable page
+    /// may have the type the balloon core gave it or none (6.12's
+    /// `balloon_page_finalize()` clears it).
     pub(crate) unsafe fn from_raw(page: NonNull<bindings::page>, model: RefModel) -> Self {
+        debug_assert!(
+            model == RefModel::Movable
+                // SAFETY: the caller owns `page`; reading its type.
+                || unsafe { bindings::ob_page_offline(page.as_ptr()) }
+        );
         // INVARIANT: the caller hands back a page this type owned, in the same model.
-        // A cleared PageOffline type (6.12's balloon_page_finalize) is set again here.
-        if compat::DEQUEUE_CLEARS_OFFLINE {
-            // SAFETY: the caller owns `page` exclusively.
-            unsafe { bindings::ob_set_page_offline(page.as_ptr()) };
-        }
-        // SAFETY: the caller owns `page`; reading its type.
-        debug_assert!(unsafe { bindings::ob_page_offline(page.as_ptr()) });
         Self { page, model }
     }
 }
@@ -317,7 +339,7 @@ impl Fresh for FreshBlock {
             let page = unsafe { NonNull::new_unchecked(head.as_ptr().add(i)) };
             // SAFETY: the page is ours with refcount 1 and no type (type invariant).
             unsafe { take_page(page, model) };
-            // INVARIANT: `take_page` made the page PageOffline with the model's refcount,
+            // INVARIANT: `take_page` made the page an offline page of the model,
             // and its managed count was adjusted above.
             f(OfflinePage { page, model });
         }
@@ -397,8 +419,13 @@ pub(crate) fn alloc_offline_pages_bulk(
 }
 
 impl FreshPages<'_> {
-    /// Frees the pages whose PFN `wanted` refuses now; returns how many are left.
-    pub(crate) fn keep(&mut self, wanted: impl Fn(u64) -> bool) -> usize {
+    /// Gives up the pages whose PFN `wanted` refuses now: to `held`, or back
+    /// to the buddy allocator. Returns how many are left.
+    pub(crate) fn keep(
+        &mut self,
+        wanted: impl Fn(u64) -> bool,
+        mut held: Option<&mut HeldPages>,
+    ) -> usize {
         let mut kept = 0;
         for i in 0..self.n {
             let page = self.room.0[i];
@@ -407,14 +434,92 @@ impl FreshPages<'_> {
             if wanted(unsafe { bindings::ob_page_to_pfn(page) as u64 }) {
                 self.room.0[kept] = page;
                 kept += 1;
-            } else {
-                // SAFETY: a fresh page of ours with refcount 1: back to the buddy.
-                unsafe { bindings::ob_free_page(page) };
+                continue;
+            }
+            // SAFETY: a fresh page of ours, given up here: held, or back to the buddy.
+            unsafe {
+                match held.as_deref_mut() {
+                    Some(held) => held.hold(page),
+                    None => bindings::ob_free_page(page),
+                }
             }
         }
         // INVARIANT: the kept pages are at the front, the other entries null.
         self.n = kept;
         kept
+    }
+}
+
+/// Fresh pages that an allocation returned where the caller cannot use them
+/// (inside a range being emptied), held rather than freed until
+/// [`HeldPages::release`]: an order-0 page freed waits at the head of its
+/// CPU's free list, and the next allocation would get it straight back.
+/// They are linked through their `lru` field: no memory per page.
+///
+/// # Invariants
+///
+/// `head` is an initialised list of `n` distinct fresh order-0 pages
+/// (refcount 1, no page type) linked through `lru`, owned by this value.
+pub(crate) struct HeldPages {
+    head: Pin<KBox<Opaque<bindings::list_head>>>,
+    n: usize,
+}
+
+// SAFETY: the pages are owned exclusively, so they may be freed by another thread.
+unsafe impl Send for HeldPages {}
+
+impl HeldPages {
+    /// Holds no page yet.
+    pub(crate) fn new() -> Result<Self> {
+        let head = KBox::pin(Opaque::<bindings::list_head>::uninit(), GFP_KERNEL)?;
+        // SAFETY: `head` is pinned, so the self-referencing list head stays valid.
+        unsafe { bindings::ob_init_list_head(head.get()) };
+        // INVARIANT: an empty, initialised list.
+        Ok(Self { head, n: 0 })
+    }
+
+    /// How many pages it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Holds `page`.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns `page`, a fresh order-0 page, and gives it up.
+    unsafe fn hold(&mut self, page: *mut bindings::page) {
+        // SAFETY: the page is ours and fresh: its `lru` is free for its owner.
+        unsafe { bindings::ob_page_list_push(self.head.get(), page) };
+        // INVARIANT: the caller gave the page up.
+        self.n += 1;
+    }
+
+    /// Frees every page held.
+    pub(crate) fn release(&mut self) {
+        let head = self.head.get();
+        // SAFETY: `head` is an initialised list of fresh pages linked through `lru`.
+        let mut next = unsafe { bindings::ob_page_list_first(head) };
+        for _ in 0..self.n {
+            let Some(page) = NonNull::new(next) else {
+                break;
+            };
+            // SAFETY: one of the held pages, still ours: read its link before freeing it.
+            next = unsafe { bindings::ob_page_list_next(head, page.as_ptr()) };
+            // SAFETY: a fresh page of ours with refcount 1: back to the buddy, which
+            // overwrites its link.
+            unsafe { bindings::ob_free_page(page.as_ptr()) };
+        }
+        // SAFETY: `head` is pinned; the list is empty again.
+        unsafe { bindings::ob_init_list_head(head) };
+        // INVARIANT: every page left.
+        self.n = 0;
+    }
+}
+
+impl Drop for HeldPages {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -453,7 +558,7 @@ impl Fresh for FreshPages<'_> {
             let page = unsafe { NonNull::new_unchecked(p) };
             // SAFETY: the page is ours with refcount 1 and no type (type invariant).
             unsafe { take_page(page, model) };
-            // INVARIANT: `take_page` made the page PageOffline with the model's refcount,
+            // INVARIANT: `take_page` made the page an offline page of the model,
             // and its managed count was adjusted above.
             f(OfflinePage { page, model });
         }
@@ -473,16 +578,19 @@ impl Drop for FreshPages<'_> {
     }
 }
 
-/// Makes an owned page with refcount 1 an offline page of `model`.
+/// Makes an owned page with refcount 1 an offline page of `model`: a frozen
+/// one becomes PageOffline with its refcount frozen at 0; a movable one stays
+/// as it is until the balloon core enqueues it (see [Refcount
+/// models](self#refcount-models)).
 ///
 /// # Safety
 ///
 /// The caller owns `page`, an order-0 page with refcount 1 and no page type.
 unsafe fn take_page(page: NonNull<bindings::page>, model: RefModel) {
-    let p = page.as_ptr();
-    // SAFETY: the caller owns the page and it has no other type.
-    unsafe { bindings::ob_set_page_offline(p) };
     if model == RefModel::Frozen {
+        let p = page.as_ptr();
+        // SAFETY: the caller owns the page and it has no other type.
+        unsafe { bindings::ob_set_page_offline(p) };
         // SAFETY: the caller owns the page, with refcount 1.
         unsafe { freeze(p) };
     }
@@ -522,8 +630,9 @@ pub(crate) struct PageFreer {
 impl PageFreer {
     /// Frees `page`, or holds it back as the first of a new run.
     pub(crate) fn free(&mut self, page: OfflinePage) {
-        if page.is_never_onlined() {
-            // Onlining counts it.
+        // SAFETY: the page is ours; reading a page flag.
+        if page.is_never_onlined() || unsafe { bindings::ob_page_hwpoison(page.page.as_ptr()) } {
+            // Onlining counts a never-onlined page; a poisoned one is not counted.
             free_offline_page(page);
             return;
         }
@@ -569,10 +678,15 @@ impl Drop for PageFreer {
 }
 
 /// Frees `page`, owned in `model`, putting it back in the managed page count
-/// with `count` (unless onlining does); the common
+/// with `count` (unless onlining does, or it is hardware-poisoned); the common
 /// path of [`free_offline_page`], `Drop` and [`PageFreer`].
 fn free_page(page: NonNull<bindings::page>, model: RefModel, count: bool) {
     let p = page.as_ptr();
+    // SAFETY: the page is ours; reading a page flag.
+    if unsafe { bindings::ob_page_hwpoison(p) } {
+        free_hwpoisoned(p, model);
+        return;
+    }
     if model == RefModel::Frozen {
         // SAFETY: the page is ours with a frozen refcount; owner flags are its owner's.
         let never_onlined = unsafe {
@@ -602,6 +716,26 @@ fn free_page(page: NonNull<bindings::page>, model: RefModel, count: bool) {
         }
         bindings::ob_free_offline_page(p);
     }
+}
+
+/// Frees a hardware-poisoned offline page of ours, in `model`, which the
+/// buddy allocator keeps out (see [Accounting](self#accounting)): it drops
+/// its offline state, type included, so that nothing takes it for an
+/// offline page any more, and stays out of the managed page count. A
+/// never-onlined one is not onlined: it was never counted either.
+fn free_hwpoisoned(p: *mut bindings::page, model: RefModel) {
+    // SAFETY: the page is ours; as frozen, its refcount is frozen and the owner
+    // flags are its owner's. It gets the refcount of 1 that the free drops.
+    unsafe {
+        if model == RefModel::Frozen {
+            bindings::ob_clear_page_never_onlined(p);
+            bindings::ob_clear_page_skippable(p);
+            bindings::ob_page_ref_unfreeze(p, 1);
+        }
+        bindings::ob_clear_page_offline(p);
+        bindings::ob_free_page(p);
+    }
+    HWPOISONED.fetch_add(1, Relaxed);
 }
 
 /// The order of the blocks [`OfflineBlock`] frees at once: 2 MiB, the

@@ -2,6 +2,7 @@
 
 //! Balloon statistics, shown in debugfs `stats` as `name value` lines.
 
+use crate::offline_page;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -78,7 +79,7 @@ impl Stats {
         let per_page =
             |ns: &AtomicU64, pages: u64| ns.load(Relaxed).checked_div(pages).unwrap_or(0);
         let evacuated_total = self.evacuated_total.load(Relaxed);
-        let lines: [(&str, u64); 26] = [
+        let lines: [(&str, u64); 27] = [
             ("target_pages", target),
             ("inflated_pages", movable + frozen),
             ("movable_pages", movable),
@@ -99,6 +100,7 @@ impl Stats {
             ("oom_deflated_total", self.oom_deflated_total.load(Relaxed)),
             ("pm_deflated_total", self.pm_deflated_total.load(Relaxed)),
             ("offlined_total", self.offlined_total.load(Relaxed)),
+            ("hwpoisoned_total", offline_page::hwpoisoned_total()),
             ("evacuated_total", evacuated_total),
             (
                 "evacuate_ns_per_page",

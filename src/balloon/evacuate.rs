@@ -15,18 +15,30 @@ use super::{Balloon, Pfns};
 use crate::bindings;
 use crate::compat::Stopwatch;
 use crate::frozen_set::{ChunkBits, CHUNK_PAGES, CHUNK_WORDS};
-use crate::offline_page::{self, BulkRoom, Fresh, RefModel, BLOCK_ORDER, BLOCK_PAGES};
+use crate::offline_page::{self, BulkRoom, Fresh, HeldPages, RefModel, BLOCK_ORDER, BLOCK_PAGES};
 use crate::page_batch::PageBatch;
 use core::ops::Range;
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::prelude::*;
 
+/// The most pages an evacuation holds for one chunk before it gives up with
+/// `ENOMEM`, when every page its allocations get lies in the range being
+/// emptied: the pages that the previous chunk's evacuation freed one by one
+/// wait at the head of the CPU's free list, and the bulk allocator hands
+/// them out first (a few dozen per call when the list runs low). Those
+/// pages are held until the whole range is done ([`HeldPages`]), so that
+/// later allocations get other ones; holding them costs no memory, as they
+/// were balloon pages until then.
+const HELD_PER_CHUNK: usize = 4 * CHUNK_PAGES as usize;
+
 /// The scratch space of an evacuation: room for the replacement pages, their
-/// PFNs, and the pages replaced.
+/// PFNs, the pages replaced, and the fresh pages held while it looks for
+/// replacements outside the range.
 pub(crate) struct Evacuating {
     bulk: BulkRoom,
     pub(super) new: Pfns,
     old: PageBatch,
+    held: HeldPages,
 }
 
 impl Evacuating {
@@ -39,6 +51,7 @@ impl Evacuating {
             // Also the pages kept from one chunk of a memory block being onlined.
             new: Pfns::new(n << (bindings::OB_MAX_PAGE_ORDER - BLOCK_ORDER))?,
             old: PageBatch::new(n, RefModel::Frozen)?,
+            held: HeldPages::new()?,
         })
     }
 }
@@ -68,17 +81,25 @@ impl Balloon {
         if self.config.model != RefModel::Frozen {
             return Err(evacuate_unsupported());
         }
+        let moved = self.evacuate_range(&pfns);
+        self.release_held();
+        moved
+    }
+
+    /// [`Self::evacuate`] of a balloon of frozen pages, but for the pages it
+    /// holds at the end.
+    fn evacuate_range(&self, pfns: &Range<u64>) -> Result<usize> {
         // Replacements come from outside the whole range, in 2 MiB blocks.
         let avoid = pfns.start / CHUNK_PAGES * CHUNK_PAGES
             ..pfns.end.div_ceil(CHUNK_PAGES).saturating_mul(CHUNK_PAGES);
         let mut moved = 0;
         let mut from = pfns.start / CHUNK_PAGES;
-        while let Some(index) = self.next_frozen_chunk(from, &pfns) {
+        while let Some(index) = self.next_frozen_chunk(from, pfns) {
             let base = index * CHUNK_PAGES;
             // Short of memory a round may move only some pages: another round
             // moves more, or fails.
             loop {
-                match self.evacuate_chunk(base, &mask_of(base, &pfns), &avoid, false)? {
+                match self.evacuate_chunk(base, &mask_of(base, pfns), &avoid, false)? {
                     0 => break,
                     n => moved += n,
                 }
@@ -124,6 +145,7 @@ impl Balloon {
             }
             from = index + 1;
         }
+        self.release_held();
         let left = self.frozen.lock().set.count_range(&pfns);
         if let Some(e) = error {
             pr_info!(
@@ -164,7 +186,12 @@ impl Balloon {
         debug_assert!(base % CHUNK_PAGES == 0 && avoid.contains(&base));
         let start = Stopwatch::start();
         let mut evacuating = self.evacuating.lock();
-        let Evacuating { bulk, new, old } = &mut *evacuating;
+        let Evacuating {
+            bulk,
+            new,
+            old,
+            held,
+        } = &mut *evacuating;
         let index = base / CHUNK_PAGES;
         let told = self.frozen.lock().set.told(index).ok_or(EBUSY)?;
         let want: usize = told
@@ -186,12 +213,21 @@ impl Balloon {
                 return self.replace(index, mask, fresh, new, old, offlining, start);
             }
         }
-        let mut fresh =
-            offline_page::alloc_offline_pages_bulk(bulk, want, RefModel::Frozen).ok_or(ENOMEM)?;
-        if fresh.keep(outside) == 0 {
-            return Err(ENOMEM);
+        let held_before = held.len();
+        while held.len() - held_before < HELD_PER_CHUNK {
+            let mut fresh = offline_page::alloc_offline_pages_bulk(bulk, want, RefModel::Frozen)
+                .ok_or(ENOMEM)?;
+            if fresh.keep(outside, Some(&mut *held)) > 0 {
+                return self.replace(index, mask, fresh, new, old, offlining, start);
+            }
         }
-        self.replace(index, mask, fresh, new, old, offlining, start)
+        Err(ENOMEM)
+    }
+
+    /// Frees the pages held while looking for replacements outside a range,
+    /// once the range is done.
+    fn release_held(&self) {
+        self.evacuating.lock().held.release();
     }
 
     /// Puts the `fresh` pages in the frozen set in place of as many pages of

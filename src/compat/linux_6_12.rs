@@ -16,9 +16,6 @@ use kernel::uaccess::UserSlice;
 
 pub(super) type Instant = kernel::time::Ktime;
 
-/// `balloon_page_list_dequeue()` clears PageOffline (`balloon_page_finalize()`).
-pub(crate) const DEQUEUE_CLEARS_OFFLINE: bool = true;
-
 pub(super) fn now() -> Instant {
     Instant::ktime_get()
 }

@@ -20,9 +20,6 @@ use kernel::uaccess::{UserPtr, UserSlice};
 
 pub(super) type Instant = kernel::time::Instant<Monotonic>;
 
-/// `balloon_page_list_dequeue()` leaves PageOffline set.
-pub(crate) const DEQUEUE_CLEARS_OFFLINE: bool = false;
-
 pub(super) fn now() -> Instant {
     Instant::now()
 }
