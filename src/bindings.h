@@ -18,6 +18,7 @@
 #include <linux/poison.h>
 #include <linux/scatterlist.h>
 #include <linux/shrinker.h>
+#include <linux/sort.h>
 #include <linux/virtio.h>
 #include <linux/virtio_balloon.h>
 #include <linux/virtio_ids.h>

@@ -3,8 +3,10 @@
 //! A batch of offline pages on their way back to the buddy allocator, held
 //! by PFN in preallocated memory: no memory per page, nothing in `struct page`.
 
+use crate::bindings;
 use crate::offline_page::{OfflineBlock, OfflinePage, PageFreer, RefModel, BLOCK_PAGES};
 use kernel::alloc::KVVec;
+use kernel::ffi;
 use kernel::prelude::*;
 
 /// Up to a fixed number of offline pages of one refcount model, by PFN.
@@ -101,11 +103,40 @@ impl PageBatch {
         let (whole, left) = unsafe { free_blocks(&mut self.pfns[..len], model, &mut freer, true) };
         let left = &mut self.pfns[..left];
         if left.len() >= BLOCK_PAGES {
-            left.sort_unstable();
+            sort_pfns(left);
         }
         // SAFETY: the pages of `left` are the batch's (above), handed over now.
         whole + unsafe { free_blocks(left, model, &mut freer, false) }.0
     }
+}
+
+/// Sorts `pfns` in place with the kernel's `sort()`. (Rust's
+/// `sort_unstable` of rustc 1.85, which Debian's 7.3 kernel is built with,
+/// calls `panic_on_ord_violation`, which 7.3's objtool does not know to be
+/// noreturn: building against that kernel warned that the sort "falls
+/// through to next function".)
+fn sort_pfns(pfns: &mut [u64]) {
+    /// `sort()`'s comparison of two PFNs.
+    ///
+    /// # Safety
+    ///
+    /// `a` and `b` point to elements of the slice being sorted.
+    unsafe extern "C" fn cmp(a: *const ffi::c_void, b: *const ffi::c_void) -> ffi::c_int {
+        // SAFETY: `sort()` passes pointers to two elements of the `u64` slice.
+        let (a, b) = unsafe { (*a.cast::<u64>(), *b.cast::<u64>()) };
+        a.cmp(&b) as ffi::c_int
+    }
+    // SAFETY: `pfns` is a valid, exclusively borrowed slice of `u64`s, which the
+    // default swap of 8-byte elements exchanges; `cmp` compares two of them.
+    unsafe {
+        bindings::sort(
+            pfns.as_mut_ptr().cast(),
+            pfns.len(),
+            core::mem::size_of::<u64>(),
+            Some(cmp),
+            None,
+        )
+    };
 }
 
 /// Frees the pages of `pfns`: each naturally aligned block of
