@@ -623,26 +623,30 @@ impl Balloon {
         let n = pfns.len();
         if n > 0 {
             // The host is told unless it is down (suspended); then it learns the
-            // balloon's size when it is back.
+            // balloon's size when it is back. Held from before movable pages go on
+            // the core list until the host is told: a migration of one of them
+            // (which talks to the host) fails with -EAGAIN and is retried, and no
+            // deflation can tell the host of a page it has not been told of yet.
             let host = self.lock_host();
+            if self.config.model == RefModel::Movable {
+                // On the list first, as the C driver does: PageOffline (which memory
+                // offlining, kdump and hibernation go by) and movable while the host
+                // discards them, rather than untyped pages holding a reference.
+                let core = Stopwatch::start();
+                // SAFETY: `dev_info` is live and initialised; the pages are unlocked
+                // movable offline pages of ours.
+                unsafe { movable.enqueue_into(self.dev_info.0.get()) };
+                self.stats
+                    .core_list_ns
+                    .fetch_add(core.elapsed_ns(), Relaxed);
+            }
             if host.is_some() {
                 self.host.inflate(pfns.as_slice());
             }
-            match self.config.model {
-                RefModel::Movable => {
-                    let core = Stopwatch::start();
-                    // SAFETY: `dev_info` is live and initialised; the pages are unlocked
-                    // movable offline pages of ours.
-                    unsafe { movable.enqueue_into(self.dev_info.0.get()) };
-                    self.stats
-                        .core_list_ns
-                        .fetch_add(core.elapsed_ns(), Relaxed);
-                }
-                RefModel::Frozen => {
-                    let mut frozen = self.frozen.lock();
-                    for &pfn in pfns.as_slice() {
-                        frozen.set.publish(pfn);
-                    }
+            if self.config.model == RefModel::Frozen {
+                let mut frozen = self.frozen.lock();
+                for &pfn in pfns.as_slice() {
+                    frozen.set.publish(pfn);
                 }
             }
             if host.is_some() {

@@ -43,7 +43,6 @@ bool ob_param_keep_hotplugged(void) { return keep_hotplugged; }
 struct page *ob_alloc_pages(gfp_t gfp, unsigned int order) { return alloc_pages(gfp, order); }
 void ob_free_page(struct page *page) { __free_page(page); }
 void ob_set_page_offline(struct page *page) { __SetPageOffline(page); }
-void ob_clear_page_offline(struct page *page) { __ClearPageOffline(page); }
 bool ob_page_offline(struct page *page) { return PageOffline(page); }
 int ob_page_count(struct page *page) { return page_count(page); }
 bool ob_page_ref_freeze(struct page *page, int count) { return page_ref_freeze(page, count); }

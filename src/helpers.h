@@ -34,7 +34,6 @@ bool ob_param_keep_hotplugged(void);
 struct page *ob_alloc_pages(gfp_t gfp, unsigned int order);
 void ob_free_page(struct page *page);
 void ob_set_page_offline(struct page *page);
-void ob_clear_page_offline(struct page *page);
 bool ob_page_offline(struct page *page);
 int ob_page_count(struct page *page);
 bool ob_page_ref_freeze(struct page *page, int count);

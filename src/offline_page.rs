@@ -59,10 +59,13 @@
 //! Every page handed out is out of its zone's managed pages (MemTotal drops
 //! by 4 KiB) until it is freed. A page that is hardware-poisoned by then
 //! (memory failure sets `PG_hwpoison` on a page it cannot handle and leaves
-//! it to its owner) stays out for good: the buddy allocator never takes an
-//! order-0 poisoned page back (`free_pages_prepare()`), so freeing it does
-//! not return it to the managed count either; [`hwpoisoned_total`] counts
-//! such pages. These helpers move the count on both kernels,
+//! it to its owner) goes back to the managed count like any other, as the
+//! kernel keeps poisoned pages there (`HardwareCorrupted` in
+//! `/proc/meminfo` shows them, and memory offlining takes them off the
+//! count with their block), but loses its offline state, type and movable
+//! ops included, so that memory offlining skips it as a poisoned page; the
+//! buddy allocator never takes it back (`free_pages_prepare()`), so it is
+//! never handed out again. [`hwpoisoned_total`] counts such pages. These helpers move the count on both kernels,
 //! once per run of pages in one zone, and [`move_managed_count`] moves a
 //! migrated page's share between zones. 7.3's balloon core could do it for
 //! movable pages, but per page, and on 7.3 every change of the count also
@@ -81,8 +84,8 @@ use kernel::types::Opaque;
 /// [`OfflineBlock`].
 static PAGE_OWNER_ON: AtomicBool = AtomicBool::new(true);
 
-/// Offline pages freed hardware-poisoned: out of the buddy and the managed
-/// page count for good (see [Accounting](self#accounting)).
+/// Offline pages freed hardware-poisoned: out of the buddy allocator for
+/// good (see [Accounting](self#accounting)).
 static HWPOISONED: AtomicU64 = AtomicU64::new(0);
 
 /// Offline pages freed hardware-poisoned since the module was loaded.
@@ -419,28 +422,30 @@ pub(crate) fn alloc_offline_pages_bulk(
 }
 
 impl FreshPages<'_> {
-    /// Gives up the pages whose PFN `wanted` refuses now: to `held`, or back
-    /// to the buddy allocator. Returns how many are left.
+    /// Gives up the pages whose PFN `wanted` refuses now: to `held` if it lies
+    /// in the range that comes with it, else back to the buddy allocator.
+    /// Returns how many are left.
     pub(crate) fn keep(
         &mut self,
         wanted: impl Fn(u64) -> bool,
-        mut held: Option<&mut HeldPages>,
+        mut held: Option<(&mut HeldPages, &Range<u64>)>,
     ) -> usize {
         let mut kept = 0;
         for i in 0..self.n {
             let page = self.room.0[i];
             self.room.0[i] = ptr::null_mut();
             // SAFETY: a fresh page of ours (type invariant).
-            if wanted(unsafe { bindings::ob_page_to_pfn(page) as u64 }) {
+            let pfn = unsafe { bindings::ob_page_to_pfn(page) as u64 };
+            if wanted(pfn) {
                 self.room.0[kept] = page;
                 kept += 1;
                 continue;
             }
             // SAFETY: a fresh page of ours, given up here: held, or back to the buddy.
             unsafe {
-                match held.as_deref_mut() {
-                    Some(held) => held.hold(page),
-                    None => bindings::ob_free_page(page),
+                match held.as_mut() {
+                    Some((held, range)) if range.contains(&pfn) => held.hold(page),
+                    _ => bindings::ob_free_page(page),
                 }
             }
         }
@@ -630,9 +635,8 @@ pub(crate) struct PageFreer {
 impl PageFreer {
     /// Frees `page`, or holds it back as the first of a new run.
     pub(crate) fn free(&mut self, page: OfflinePage) {
-        // SAFETY: the page is ours; reading a page flag.
-        if page.is_never_onlined() || unsafe { bindings::ob_page_hwpoison(page.page.as_ptr()) } {
-            // Onlining counts a never-onlined page; a poisoned one is not counted.
+        if page.is_never_onlined() {
+            // Onlining counts it.
             free_offline_page(page);
             return;
         }
@@ -678,14 +682,14 @@ impl Drop for PageFreer {
 }
 
 /// Frees `page`, owned in `model`, putting it back in the managed page count
-/// with `count` (unless onlining does, or it is hardware-poisoned); the common
-/// path of [`free_offline_page`], `Drop` and [`PageFreer`].
+/// with `count` (unless onlining does); the common path of
+/// [`free_offline_page`], `Drop` and [`PageFreer`].
 fn free_page(page: NonNull<bindings::page>, model: RefModel, count: bool) {
     let p = page.as_ptr();
     // SAFETY: the page is ours; reading a page flag.
-    if unsafe { bindings::ob_page_hwpoison(p) } {
-        free_hwpoisoned(p, model);
-        return;
+    let poisoned = unsafe { bindings::ob_page_hwpoison(p) };
+    if poisoned {
+        HWPOISONED.fetch_add(1, Relaxed);
     }
     if model == RefModel::Frozen {
         // SAFETY: the page is ours with a frozen refcount; owner flags are its owner's.
@@ -700,13 +704,31 @@ fn free_page(page: NonNull<bindings::page>, model: RefModel, count: bool) {
             // onlined (then its pageblocks are isolated and the page goes to the
             // isolated free list), never onlined: onlining clears the type, sets the
             // refcount to 0 (it stays frozen there, out of reach of speculative
-            // references), adds it to the managed count and frees it to the buddy.
+            // references), adds it to the managed count and frees it to the buddy
+            // (which keeps a poisoned one out).
             // SAFETY: a never-onlined page of ours, as said above.
             unsafe { bindings::generic_online_page(p, 0) };
             return;
         }
+        if poisoned {
+            // SAFETY: the page is ours, its refcount frozen: nobody looks at its type
+            // through a reference.
+            unsafe { bindings::ob_clear_offline_state(p) };
+        }
         // SAFETY: the page is ours with a frozen refcount; give it the buddy's 1 back.
         unsafe { bindings::ob_page_ref_unfreeze(p, 1) };
+    } else if poisoned {
+        // A PFN walker holding a speculative reference (compaction) may still go by
+        // the page's type: wait it out, then drop the type with the refcount frozen.
+        // SAFETY: the page is ours, with refcount 1 but for such walkers; frozen,
+        // nobody takes a reference until it is unfrozen.
+        unsafe {
+            while !bindings::ob_page_ref_freeze(p, 1) {
+                bindings::ob_cond_resched();
+            }
+            bindings::ob_clear_offline_state(p);
+            bindings::ob_page_ref_unfreeze(p, 1);
+        }
     }
     // SAFETY: we own `p` with refcount 1: it goes back to the managed count (if the
     // caller has not counted it) and to the buddy allocator.
@@ -716,26 +738,6 @@ fn free_page(page: NonNull<bindings::page>, model: RefModel, count: bool) {
         }
         bindings::ob_free_offline_page(p);
     }
-}
-
-/// Frees a hardware-poisoned offline page of ours, in `model`, which the
-/// buddy allocator keeps out (see [Accounting](self#accounting)): it drops
-/// its offline state, type included, so that nothing takes it for an
-/// offline page any more, and stays out of the managed page count. A
-/// never-onlined one is not onlined: it was never counted either.
-fn free_hwpoisoned(p: *mut bindings::page, model: RefModel) {
-    // SAFETY: the page is ours; as frozen, its refcount is frozen and the owner
-    // flags are its owner's. It gets the refcount of 1 that the free drops.
-    unsafe {
-        if model == RefModel::Frozen {
-            bindings::ob_clear_page_never_onlined(p);
-            bindings::ob_clear_page_skippable(p);
-            bindings::ob_page_ref_unfreeze(p, 1);
-        }
-        bindings::ob_clear_page_offline(p);
-        bindings::ob_free_page(p);
-    }
-    HWPOISONED.fetch_add(1, Relaxed);
 }
 
 /// The order of the blocks [`OfflineBlock`] frees at once: 2 MiB, the

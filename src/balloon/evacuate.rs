@@ -25,11 +25,14 @@ use kernel::prelude::*;
 /// `ENOMEM`, when every page its allocations get lies in the range being
 /// emptied: the pages that the previous chunk's evacuation freed one by one
 /// wait at the head of the CPU's free list, and the bulk allocator hands
-/// them out first (a few dozen per call when the list runs low). Those
-/// pages are held until the whole range is done ([`HeldPages`]), so that
-/// later allocations get other ones; holding them costs no memory, as they
-/// were balloon pages until then.
+/// them out first (a few dozen per call when the list runs low). Pages of
+/// the range are held until the whole range is done ([`HeldPages`]), so
+/// that later allocations get other ones: at most the range's own pages,
+/// most of them balloon pages until then, which are freed then anyway.
 const HELD_PER_CHUNK: usize = 4 * CHUNK_PAGES as usize;
+/// The most bulk allocations for one chunk (pages above the host's limit
+/// are given back, not held).
+const ALLOC_ATTEMPTS: usize = 64;
 
 /// The scratch space of an evacuation: room for the replacement pages, their
 /// PFNs, the pages replaced, and the fresh pages held while it looks for
@@ -214,11 +217,14 @@ impl Balloon {
             }
         }
         let held_before = held.len();
-        while held.len() - held_before < HELD_PER_CHUNK {
+        for _ in 0..ALLOC_ATTEMPTS {
             let mut fresh = offline_page::alloc_offline_pages_bulk(bulk, want, RefModel::Frozen)
                 .ok_or(ENOMEM)?;
-            if fresh.keep(outside, Some(&mut *held)) > 0 {
+            if fresh.keep(outside, Some((&mut *held, avoid))) > 0 {
                 return self.replace(index, mask, fresh, new, old, offlining, start);
+            }
+            if held.len() - held_before >= HELD_PER_CHUNK {
+                break;
             }
         }
         Err(ENOMEM)

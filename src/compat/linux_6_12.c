@@ -11,6 +11,7 @@ void ob_count_vm_event(enum vm_event_item item) { count_vm_event(item); }
 void ob_get_page(struct page *page) { get_page(page); }
 void ob_put_page(struct page *page) { put_page(page); }
 void ob_free_offline_page(struct page *page) { __ClearPageOffline(page); __free_page(page); }
+void ob_clear_offline_state(struct page *page) { __ClearPageOffline(page); page->mapping = NULL; }
 void ob_offline_block_tail_prepare(struct page *page) { __ClearPageOffline(page); page->mapping = NULL; INIT_LIST_HEAD(&page->lru); }
 void ob_free_offline_block(struct page *head, unsigned int order) { __ClearPageOffline(head); __free_pages(head, order); }
 unsigned long ob_alloc_pages_bulk(gfp_t gfp, unsigned int nr, struct page **array) { return alloc_pages_bulk_array(gfp, nr, array); }

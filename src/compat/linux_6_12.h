@@ -18,6 +18,13 @@ void ob_put_page(struct page *page);
 /* A page must not be PageOffline when it goes back to the buddy. */
 void ob_free_offline_page(struct page *page);
 /*
+ * A hardware-poisoned page is freed as it is (the buddy keeps it out before
+ * it resets anything): no type, and no PAGE_MAPPING_MOVABLE left by
+ * balloon_page_finalize(), which memory offlining would take for a movable
+ * page it never manages to get.
+ */
+void ob_clear_offline_state(struct page *page);
+/*
  * Freeing a block of order > 0 checks its tail pages as they are (no page
  * type, mapping NULL; a dequeued balloon page keeps PAGE_MAPPING_MOVABLE) and
  * cleans up only the head. A tail page's lru, which the buddy leaves as it

@@ -5,6 +5,7 @@
 #include "compat.h"
 
 void ob_free_offline_page(struct page *page) { __free_page(page); }
+void ob_clear_offline_state(struct page *page) { __ClearPageOffline(page); }
 void ob_offline_block_tail_prepare(struct page *page) { __ClearPageOffline(page); INIT_LIST_HEAD(&page->lru); }
 void ob_free_offline_block(struct page *head, unsigned int order) { __free_pages(head, order); }
 unsigned long ob_alloc_pages_bulk(gfp_t gfp, unsigned int nr, struct page **array) { return alloc_pages_bulk(gfp, nr, array); }

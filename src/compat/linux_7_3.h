@@ -15,6 +15,14 @@
 /* The page type goes with the page when it is freed (free_pages_prepare). */
 void ob_free_offline_page(struct page *page);
 /*
+ * A hardware-poisoned page is freed as it is (the buddy keeps it out before
+ * it resets the type): it loses its type first, which also ends its
+ * movable_ops (page_has_movable_ops() wants PageOffline), so that memory
+ * offlining skips it as a poisoned page. The caller holds the refcount
+ * frozen: no migration can be looking at the type meanwhile.
+ */
+void ob_clear_offline_state(struct page *page);
+/*
  * Freeing a block of order > 0 resets the head's page type only: a tail page
  * loses its type first (it has no reference left by then, so no migration
  * can find it; the head keeps its type, which must stay while a movable_ops
