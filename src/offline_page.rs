@@ -20,8 +20,10 @@
 //!   Until then it has no type, as the C driver's pages between allocation
 //!   and enqueue: memory offlining fails with `-EBUSY` on a PageOffline page
 //!   that holds a reference and has no movable ops (`scan_movable_pages()`),
-//!   while it retries over an untyped one, so a block holding pages of a
-//!   batch still being inflated goes offline once the batch is enqueued.
+//!   while it retries over an untyped one (in `ZONE_MOVABLE`; elsewhere,
+//!   isolation refuses any page in use), so a block holding pages of a batch
+//!   still being allocated goes offline once the batch is enqueued. The
+//!   balloon enqueues a batch before it tells the host, as the C driver does.
 //! - [`RefModel::Frozen`]: the refcount is frozen at 0, as the proposal wants
 //!   for pages that never move: no speculative reference can be taken, and no
 //!   PFN walker can mistake the page for one in use. They come from unmovable
