@@ -56,6 +56,7 @@ ktap_test_result "ours: hinted blocks come back when the host is done" \
 # fewer; half its memory at least where the hints make up for it), which only
 # the hints can make up for.
 oom0=$(vmstat oom_kill)
+runs0=$(ob_stat hint_runs_total) hinted0=$(ob_stat hinted_total)
 host migrate-start 8 >/dev/null
 i=0
 while [ "$(ob_stat hinted_pages)" = 0 ] && [ $i -lt $((300 * WAIT_SCALE)) ]; do
@@ -69,7 +70,7 @@ while [ "$(ob_stat hinted_pages)" != "$prev" ] && [ $i -lt $((60 * WAIT_SCALE)) 
 	i=$((i + 1))
 done
 held=$(ob_stat hinted_pages)
-ktap_print_msg "ours: $held pages held as hints during the migration"
+ktap_print_msg "ours: $held pages held as hints during the migration ($(($(ob_stat hint_runs_total) - runs0)) hinting runs, $(($(ob_stat hinted_total) - hinted0)) pages hinted since it started)"
 ktap_test_result "ours: free blocks are held as hints while the host migrates" test "$held" -gt 0
 avail=$(($(meminfo MemAvailable) / 1024)) held_mib=$((held * PAGE_KB / 1024))
 extra=$((held_mib / 2))
