@@ -5,7 +5,7 @@
 # while the balloon keeps its size (its pages are replaced elsewhere on
 # MEM_GOING_OFFLINE); with no memory for replacements (allocation failures
 # injected into the memory notifier) the pages stay skippable and go offline
-# with the block; a range of several 2 MiB chunks of single pages is
+# with the block; a whole memory block of single pages (many 2 MiB chunks) is
 # evacuated whole; bad input is refused with -EINVAL and a kernel log line.
 . "$(dirname "$0")/lib.sh"
 
@@ -96,24 +96,26 @@ ob_set_target 0
 ob_wait_stat inflated_pages 0
 ob_unload
 
-# A range of several 2 MiB chunks of single pages (order=0): the old pages of
-# one chunk, freed one by one, wait at the head of the CPU's free list, and
-# the next chunk's allocation gets them first. A regression test: it failed
-# with -ENOMEM while memory was free (the replacements it got all lay in the
-# range, and freed at once they came straight back).
+# A range of many 2 MiB chunks of single pages (order=0), a whole memory
+# block: the old pages of one chunk, freed one by one, wait at the head of the
+# CPU's free list, and the next chunk's allocation gets them first. A
+# regression test: it failed with -ENOMEM while memory was free (the
+# replacements it got all lay in the range, and freed at once they came
+# straight back; later, held, they were more than one chunk's allowance).
 ob_load simulate=1 movable=0 order=0 || ktap_exit_fail_msg "insmod movable=0 order=0 failed"
 ob_set_target $N
 ob_wait_stat inflated_pages $N || ktap_exit_fail_msg "cannot inflate $N pages"
-# The 16 MiB of a memory block holding the most balloon pages.
+# The memory block holding the most balloon pages.
 best=0 start=0
 for b in $(online_blocks); do
-	n=$(ob_offline_pages offline $((b * BLOCK_PAGES)) 4096)
+	n=$(ob_offline_pages offline $((b * BLOCK_PAGES)) $BLOCK_PAGES)
 	[ "$n" -gt "$best" ] && best=$n start=$((b * BLOCK_PAGES))
 done
 ev0=$(ob_stat evacuated_total)
-ktap_print_msg "order=0: evacuating PFNs $start+4096 ($best balloon pages in 8 chunks)"
-ktap_test_result "order=0: evacuate of 8 chunks succeeds" taskset -c 0 sh -c "echo '$start 4096' > $EV"
-expect_eq "order=0: the range holds no PageOffline page" "$(ob_offline_pages offline $start 4096)" 0
+chunks=$((BLOCK_PAGES / 512))
+ktap_print_msg "order=0: evacuating PFNs $start+$BLOCK_PAGES ($best balloon pages in $chunks chunks)"
+ktap_test_result "order=0: evacuate of $chunks chunks succeeds" taskset -c 0 sh -c "echo '$start $BLOCK_PAGES' > $EV"
+expect_eq "order=0: the range holds no PageOffline page" "$(ob_offline_pages offline $start $BLOCK_PAGES)" 0
 expect_eq "order=0: each of its $best pages was evacuated" $(($(ob_stat evacuated_total) - ev0)) "$best"
 expect_eq "order=0: the balloon kept its size" "$(ob_stat inflated_pages)" $N
 ob_set_target 0

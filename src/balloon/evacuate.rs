@@ -21,18 +21,10 @@ use core::ops::Range;
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::prelude::*;
 
-/// The most pages an evacuation holds for one chunk before it gives up with
-/// `ENOMEM`, when every page its allocations get lies in the range being
-/// emptied: the pages that the previous chunk's evacuation freed one by one
-/// wait at the head of the CPU's free list, and the bulk allocator hands
-/// them out first (a few dozen per call when the list runs low). Pages of
-/// the range are held until the whole range is done ([`HeldPages`]), so
-/// that later allocations get other ones: at most the range's own pages,
-/// most of them balloon pages until then, which are freed then anyway.
-const HELD_PER_CHUNK: usize = 4 * CHUNK_PAGES as usize;
-/// The most bulk allocations for one chunk (pages above the host's limit
-/// are given back, not held).
-const ALLOC_ATTEMPTS: usize = 64;
+/// The most bulk allocations in a row that neither give a replacement nor
+/// hold a page of the range: all they got lay above the host's limit, and
+/// was given back.
+const FUTILE_ATTEMPTS: usize = 64;
 
 /// The scratch space of an evacuation: room for the replacement pages, their
 /// PFNs, the pages replaced, and the fresh pages held while it looks for
@@ -216,15 +208,24 @@ impl Balloon {
                 return self.replace(index, mask, fresh, new, old, offlining, start);
             }
         }
-        let held_before = held.len();
-        for _ in 0..ALLOC_ATTEMPTS {
+        // The pages that the previous chunks' evacuation freed one by one
+        // wait at the head of the CPU's free list, and the bulk allocator
+        // hands them out first. Pages of the range are held until the whole
+        // range is done ([`HeldPages`]), so that later allocations get other
+        // ones; each is a distinct page of the range, so there are at most
+        // as many as the range has pages before no allocation can return
+        // one.
+        let range_pages = (avoid.end - avoid.start) as usize;
+        let mut futile = 0;
+        while held.len() < range_pages && futile < FUTILE_ATTEMPTS {
+            let held_before = held.len();
             let mut fresh = offline_page::alloc_offline_pages_bulk(bulk, want, RefModel::Frozen)
                 .ok_or(ENOMEM)?;
             if fresh.keep(outside, Some((&mut *held, avoid))) > 0 {
                 return self.replace(index, mask, fresh, new, old, offlining, start);
             }
-            if held.len() - held_before >= HELD_PER_CHUNK {
-                break;
+            if held.len() == held_before {
+                futile += 1;
             }
         }
         Err(ENOMEM)
