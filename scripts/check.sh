@@ -17,22 +17,26 @@ else
 fi
 "$ROOT/scripts/setup.sh" || exit 1
 
-# Guests each kernel boots: the whole suite (or the selected tests), then the
-# tests that need other kernel parameters: free pages zeroed (init_on_free)
-# and poisoned (page_poison) for test_virtio_poison.sh.
-boots=("main||${tests}")
+# Guests each kernel boots (LABEL|APPEND|TESTS|NODES): the whole suite (or
+# the selected tests), then the tests that need another guest: free pages
+# zeroed (init_on_free) and poisoned (page_poison) for test_virtio_poison.sh,
+# two NUMA nodes for test_numa.sh.
+boots=("main||${tests}|1")
 if [ -z "$tests" ] || [[ ",$tests," == *,test_virtio_poison,* ]]; then
-	boots+=("init_on_free|init_on_free=1|test_virtio_poison" "page_poison|page_poison=1|test_virtio_poison")
+	boots+=("init_on_free|init_on_free=1|test_virtio_poison|1" "page_poison|page_poison=1|test_virtio_poison|1")
+fi
+if [ -z "$tests" ] || [[ ",$tests," == *,test_numa,* ]]; then
+	boots+=("numa||test_numa|2")
 fi
 
-# boot K LABEL APPEND TESTS: one guest, its output shown as it runs; sets
-# `result` to its passed, failed and skipped counts (a failed boot or a
+# boot K LABEL APPEND TESTS NODES: one guest, its output shown as it runs;
+# sets `result` to its passed, failed and skipped counts (a failed boot or a
 # missing summary line counts as one failure).
 boot() {
 	local log line p f s dir=$CACHE/logs/linux-$1
 	[ "$2" = main ] || dir=$dir/$2
 	log=$(mktemp /tmp/offline_balloon-check.XXXXXX)
-	OB_APPEND="$3" OB_LOG_DIR="$dir" KERNEL=$1 \
+	OB_APPEND="$3" OB_NUMA="$5" OB_LOG_DIR="$dir" KERNEL=$1 \
 		"$ROOT/scripts/run-guest.sh" check "$4" 2>&1 | tee "$log"
 	local rc=${PIPESTATUS[0]}
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -1)
@@ -73,7 +77,7 @@ for k in "${kernels[@]}"; do
 		print_checks "$k"
 		sum=("${result[@]}")
 		for b in "${boots[@]}"; do
-			IFS='|' read -r label append only <<<"$b"
+			IFS='|' read -r label append only nodes <<<"$b"
 			# page_poison=1 does nothing without PAGE_POISONING (Debian's
 			# kernel): the boot would only skip its test.
 			if [ "$label" = page_poison ] &&
@@ -81,8 +85,8 @@ for k in "${kernels[@]}"; do
 				info "check: Linux $k has no CONFIG_PAGE_POISONING: no page_poison=1 boot"
 				continue
 			fi
-			[ "$label" = main ] || info "check: Linux $k, booted with $append"
-			boot "$k" "$label" "$append" "$only"
+			[ "$label" = main ] || info "check: Linux $k, booted with ${append:-$nodes NUMA nodes}"
+			boot "$k" "$label" "$append" "$only" "$nodes"
 			sum=($((sum[0] + result[0])) $((sum[1] + result[1])) $((sum[2] + result[2])))
 		done
 	else

@@ -121,8 +121,24 @@ def qemu_command(args, workdir):
         cmd += ["-nographic"]
     else:
         cmd += ["-display", "none", "-monitor", "none", "-serial", "stdio"]
+    cmd += numa_args(mem, int(os.environ.get("OB_SMP", "2")), int(os.environ.get("OB_NUMA", "1")))
     cmd += os.environ.get("OB_QEMU_ARGS", "").split()
     return cmd
+
+
+def numa_args(mem, cpus, nodes):
+    """QEMU arguments for a guest of `nodes` NUMA nodes (none for one): the
+    memory split evenly, node i with CPUs i, i + nodes, ..."""
+    if nodes <= 1:
+        return []
+    if mem % nodes or cpus < nodes:
+        raise SystemExit(f"OB_NUMA={nodes}: {mem} MiB and {cpus} CPUs do not split evenly")
+    args = []
+    for i in range(nodes):
+        cpu_list = "".join(f",cpus={cpu}" for cpu in range(i, cpus, nodes))
+        args += ["-object", f"memory-backend-ram,id=node{i}-mem,size={mem // nodes}M"]
+        args += ["-numa", f"node,nodeid={i}{cpu_list},memdev=node{i}-mem"]
+    return args
 
 
 async def wait_for_socket(path, proc, timeout=30.0):

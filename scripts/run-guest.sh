@@ -5,7 +5,7 @@
 # modules the guest loads match the md5sums of Debian's packages.
 # Usage: run-guest.sh check|run|bench|shell [TEST]
 # Environment: OB_ACCEL=kvm to try KVM (hangs on these machines; TCG is the
-# default, single-threaded for Debian's kernel: kernel-env.sh), OB_MEM (MiB, 1024), OB_SMP (2), OB_TIMEOUT (seconds), OB_APPEND
+# default, single-threaded for Debian's kernel: kernel-env.sh), OB_MEM (MiB, 1024), OB_SMP (2), OB_NUMA (NUMA nodes, 1: memory and CPUs split evenly), OB_TIMEOUT (seconds), OB_APPEND
 # (extra kernel parameters), OB_QEMU_ARGS (extra QEMU arguments).
 set -euo pipefail
 . "$(dirname "$0")/kernel-env.sh"

@@ -412,11 +412,12 @@ host_rss_kb() {
 	set -- $(host host-mem) && echo "$1"
 }
 
-# touch_mib MIB: a process writes MIB MiB of anonymous memory with a
-# non-zero pattern and holds it (fails if it cannot: killed, or no memory);
-# free_touched ends it, freeing the memory.
+# touch_mib MIB [NODE]: a process writes MIB MiB of anonymous memory (of
+# NUMA node NODE only, if given) with a non-zero pattern and holds it (fails
+# if it cannot: killed, or no memory); free_touched ends it, freeing the
+# memory.
 touch_mib() {
-	"$(dirname "$0")/touch_mem" "$1" &
+	"$(dirname "$0")/touch_mem" "$@" &
 	TOUCH_PID=$!
 	while :; do
 		case $(awk '{ print $3 }' /proc/$TOUCH_PID/stat 2>/dev/null) in
