@@ -185,14 +185,35 @@ pages_pct() {
 	done
 }
 
+# meminfo_snapshot: keep /proc/meminfo as it is now (with free_kb as
+# "FreeWithPcp:"), for expect_no_leak to say where free memory went.
+meminfo_snapshot() {
+	{ cat /proc/meminfo; echo "FreeWithPcp: $(free_kb) kB"; } > /tmp/ob_meminfo0
+}
+
+# meminfo_changes: the /proc/meminfo fields that moved by 1 MiB or more since
+# meminfo_snapshot, on one line.
+meminfo_changes() {
+	{ cat /proc/meminfo; echo "FreeWithPcp: $(free_kb) kB"; } |
+		awk 'NR == FNR { v[$1] = $2; next } ($1 in v) && ($2 - v[$1] >= 1024 || v[$1] - $2 >= 1024) {
+			printf "%s %+d kB, ", $1, $2 - v[$1] }' /tmp/ob_meminfo0 -
+}
+
 # expect_no_leak TOTAL0 FREE0 OOM0: the leak checks after a scenario, four
 # test cases: MemTotal exactly back, free memory within 4 MiB (plus KASAN's
-# quarantine), no PageOffline page left, no OOM kill since.
+# quarantine; if it is not, the meminfo fields that moved since
+# meminfo_snapshot, when the script took one), no PageOffline page left, no
+# OOM kill since.
 expect_no_leak() {
 	sync
 	echo 3 > /proc/sys/vm/drop_caches
 	expect_eq "MemTotal restored exactly" "$(meminfo MemTotal)" "$1"
-	expect_within "free memory back within $((4096 + KASAN_SLACK_KB)) kB" "$(free_kb)" "$2" $((4096 + KASAN_SLACK_KB))
+	nl_free=$(free_kb)
+	nl_d=$((nl_free - $2))
+	if [ ${nl_d#-} -gt $((4096 + KASAN_SLACK_KB)) ] && [ -f /tmp/ob_meminfo0 ]; then
+		ktap_print_msg "since the start: $(meminfo_changes)"
+	fi
+	expect_within "free memory back within $((4096 + KASAN_SLACK_KB)) kB" "$nl_free" "$2" $((4096 + KASAN_SLACK_KB))
 	expect_eq "no PageOffline page left" "$(ob_offline_pages)" 0
 	expect_eq "no OOM kill" "$(vmstat oom_kill)" "$3"
 }

@@ -21,6 +21,7 @@ trap inject_off EXIT
 
 total0=$(meminfo MemTotal)
 free0=$(free_kb)
+meminfo_snapshot
 oom0=$(vmstat oom_kill)
 
 # simulate MOVABLE ORDER: target changes and compaction under injection.

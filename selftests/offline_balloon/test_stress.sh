@@ -25,6 +25,7 @@ ktap_set_plan 13
 
 total0=$(meminfo MemTotal)
 free0=$(free_kb)
+meminfo_snapshot
 STEPS=$(pages_pct "$free0" $STEP_PCT)
 oom0=$(vmstat oom_kill)
 
