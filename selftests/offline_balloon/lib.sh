@@ -185,17 +185,22 @@ pages_pct() {
 	done
 }
 
-# meminfo_snapshot: keep /proc/meminfo as it is now (with free_kb as
-# "FreeWithPcp:"), for expect_no_leak to say where free memory went.
-meminfo_snapshot() {
-	{ cat /proc/meminfo; echo "FreeWithPcp: $(free_kb) kB"; } > /tmp/ob_meminfo0
+# meminfo_now: /proc/meminfo, and free_kb as "FreeWithPcp:".
+meminfo_now() {
+	cat /proc/meminfo
+	echo "FreeWithPcp: $(free_kb) kB"
 }
 
-# meminfo_changes: the /proc/meminfo fields that moved by 1 MiB or more since
+# meminfo_snapshot: keep meminfo_now as it is now, for expect_no_leak to say
+# where free memory went.
+meminfo_snapshot() {
+	meminfo_now > /tmp/ob_meminfo0
+}
+
+# meminfo_changes: the meminfo_now fields that moved by 1 MiB or more since
 # meminfo_snapshot, on one line.
 meminfo_changes() {
-	{ cat /proc/meminfo; echo "FreeWithPcp: $(free_kb) kB"; } |
-		awk 'NR == FNR { v[$1] = $2; next } ($1 in v) && ($2 - v[$1] >= 1024 || v[$1] - $2 >= 1024) {
+	meminfo_now | awk 'NR == FNR { v[$1] = $2; next } ($1 in v) && ($2 - v[$1] >= 1024 || v[$1] - $2 >= 1024) {
 			printf "%s %+d kB, ", $1, $2 - v[$1] }' /tmp/ob_meminfo0 -
 }
 
@@ -234,6 +239,17 @@ online_blocks() {
 		[ "$b" != 0 ] && [ "$(cat $MEM/memory$b/state)" = online ] && echo "$b"
 	done
 	return 0
+}
+
+# fullest_block BLOCK...: of these memory blocks, the one holding the most
+# PageOffline pages; print its first PFN and that count ("0 0" if none).
+fullest_block() {
+	fu_best=0 fu_start=0
+	for fu_b in "$@"; do
+		fu_n=$(ob_offline_pages offline $((fu_b * BLOCK_PAGES)) $BLOCK_PAGES)
+		[ "$fu_n" -gt "$fu_best" ] && fu_best=$fu_n fu_start=$((fu_b * BLOCK_PAGES))
+	done
+	echo "$fu_start $fu_best"
 }
 
 # offline_block B [SECONDS]: take memory block B offline. offline_pages()
@@ -436,20 +452,23 @@ host_rss_kb() {
 # touch_mib MIB [NODE]: a process writes MIB MiB of anonymous memory (of
 # NUMA node NODE only, if given) with a non-zero pattern and holds it (fails
 # if it cannot: killed, or no memory); free_touched ends it, freeing the
-# memory.
+# memory. TOUCH_PID is the process while it holds the memory, else empty.
 touch_mib() {
 	"$(dirname "$0")/touch_mem" "$@" &
 	TOUCH_PID=$!
 	while :; do
 		case $(awk '{ print $3 }' /proc/$TOUCH_PID/stat 2>/dev/null) in
 		T) return 0 ;;
-		Z | "") wait $TOUCH_PID; return 1 ;;
+		Z | "") wait $TOUCH_PID; TOUCH_PID=; return 1 ;;
 		esac
 		sleep 0.1
 	done
 }
 free_touched() {
 	kill -CONT "$TOUCH_PID" && wait "$TOUCH_PID"
+	ft_rc=$?
+	TOUCH_PID=
+	return $ft_rc
 }
 
 # rss_drop_after_free MIB WANT_KB SECONDS: touch MIB MiB, free them, wait

@@ -106,11 +106,8 @@ ob_load simulate=1 movable=0 order=0 || ktap_exit_fail_msg "insmod movable=0 ord
 ob_set_target $N
 ob_wait_stat inflated_pages $N || ktap_exit_fail_msg "cannot inflate $N pages"
 # The memory block holding the most balloon pages.
-best=0 start=0
-for b in $(online_blocks); do
-	n=$(ob_offline_pages offline $((b * BLOCK_PAGES)) $BLOCK_PAGES)
-	[ "$n" -gt "$best" ] && best=$n start=$((b * BLOCK_PAGES))
-done
+set -- $(fullest_block $(online_blocks))
+start=$1 best=$2
 ev0=$(ob_stat evacuated_total)
 chunks=$((BLOCK_PAGES / 512))
 ktap_print_msg "order=0: evacuating PFNs $start+$BLOCK_PAGES ($best balloon pages in $chunks chunks)"

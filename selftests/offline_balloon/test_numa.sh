@@ -63,7 +63,6 @@ spread_balloon() {
 	ob_set_target $N
 	ob_wait_stat inflated_pages $N || ktap_exit_fail_msg "$*: cannot inflate $N pages"
 	free_touched
-	TOUCH_PID=
 	p0=$(node_pages 0) p1=$(node_pages 1)
 	ktap_print_msg "$*: $N pages, $p0 on node 0 and $p1 on node 1"
 	ktap_test_result "$*: the balloon holds pages of both nodes" test "$p0" -gt 0 -a "$p1" -gt 0
@@ -114,11 +113,8 @@ deflate_exact "movable: each node's MemTotal restored exactly"
 # node 0 (CPU 0), whose allocations come from node 0 first.
 spread_balloon movable=0 order=0
 expect_nodes_exact "frozen: each node's MemTotal fell by exactly its balloon pages"
-best=0 start=0
-for b in $(node1_blocks); do
-	n=$(ob_offline_pages offline $((b * BLOCK_PAGES)) $BLOCK_PAGES)
-	[ "$n" -gt "$best" ] && best=$n start=$((b * BLOCK_PAGES))
-done
+set -- $(fullest_block $(node1_blocks))
+start=$1 best=$2
 p0=$(node_pages 0)
 ktap_test_result "frozen: evacuate of a block of node 1 ($best pages) succeeds" \
 	taskset -c 0 sh -c "echo '$start $BLOCK_PAGES' > $OB_DEBUGFS/evacuate"
@@ -138,7 +134,6 @@ ktap_print_msg "the OOM notifier deflated $(($(ob_stat oom_deflated_total) - oom
 ktap_test_result "the OOM notifier deflated the balloon" test "$(ob_stat oom_deflated_total)" -gt "$oomd0"
 expect_nodes_exact "each node's MemTotal exact after the OOM deflations"
 free_touched
-TOUCH_PID=
 deflate_exact "each node's MemTotal restored exactly after the OOM deflations"
 expect_eq "no OOM kill" "$(vmstat oom_kill)" "$oom0"
 expect_eq "no PageOffline page left" "$(ob_offline_pages)" 0

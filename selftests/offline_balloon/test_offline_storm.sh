@@ -57,13 +57,17 @@ directed() {
 	ob_unload
 	echo "$got"
 }
+# all_online: every block but the first online again.
+all_online() {
+	for b in $blocks; do
+		echo online > $MEM/memory$b/state 2>/dev/null
+	done
+}
 directed_evacuated=none directed_dropped=none
 if [ $offlinable = 1 ]; then
 	directed_evacuated=$(directed 1 evacuated_total)
 	directed_dropped=$(directed 0 offlined_total)
-	for b in $blocks; do
-		echo online > $MEM/memory$b/state 2>/dev/null
-	done
+	all_online
 fi
 
 # Background: offline and online every block but the first, round and round,
@@ -132,9 +136,7 @@ if [ $offlinable = 1 ]; then
 else
 	ktap_test_skip "blocks went offline during the storms (no block could go offline before them)"
 fi
-for b in $blocks; do
-	echo online > $MEM/memory$b/state 2>/dev/null
-done
+all_online
 ktap_print_msg "the storms evacuated $(cat /tmp/storm_evacuated) frozen pages from blocks going offline and dropped $(cat /tmp/storm_dropped) with them"
 if [ $offlinable = 0 ]; then
 	ktap_test_skip "frozen pages were evacuated from blocks going offline (no block could go offline)"
