@@ -28,14 +28,7 @@ if [ -f "$STAMP" ]; then
 	exit 0
 fi
 
-[ -f "$KERNEL_TARBALL" ] || die "$KERNEL_TARBALL missing: run scripts/setup.sh"
-if [ ! -f "$KERNEL_SRC/Makefile" ]; then
-	info "kernel $KERNEL: extracting $KERNEL_TARBALL"
-	rm -rf "$KERNEL_SRC.tmp"
-	mkdir -p "$KERNEL_SRC.tmp"
-	tar -C "$KERNEL_SRC.tmp" -xf "$KERNEL_TARBALL" --strip-components=1
-	mv "$KERNEL_SRC.tmp" "$KERNEL_SRC"
-fi
+kernel_unpack_source
 
 mkdir -p "$KDIR_BUILD"
 "${K[@]}" rustavailable >/dev/null || die "Rust is not available for Linux $KERNEL (make rustavailable failed)"

@@ -56,6 +56,10 @@ debian-7.3)
 	# oopsed 1 boot of 10 (set_next_task_fair, 1 s in); single-threaded
 	# TCG, 0 of 20.
 	KERNEL_ACCEL=tcg,thread=single
+	# The kernel's own selftests (build-mm-selftests.sh) come from the
+	# source of the same package version, the 7.3 test kernel's.
+	KERNEL_SRC=$CACHE/src/linux-source-7.3-$KERNEL_PKG_VERSION
+	KERNEL_TARBALL=$CACHE/pkg/linux-source-7.3-$KERNEL_PKG_VERSION/usr/src/linux-source-7.3.tar.xz
 	;;
 *) die "KERNEL=$KERNEL is not supported (supported: ${KERNELS[*]})" ;;
 esac
@@ -76,6 +80,18 @@ kernel_verify() {
 		die "the md5sums of Debian's packages do not list all of: ${files[*]}"
 	(cd "$KERNEL_BOOT" && echo "$sums" | md5sum --quiet -c -) ||
 		die "$KERNEL_BOOT does not match the md5sums of Debian's packages"
+}
+
+# kernel_unpack_source: the kernel's source tree in KERNEL_SRC, unpacked
+# from its package's tarball the first time.
+kernel_unpack_source() {
+	[ -f "$KERNEL_SRC/Makefile" ] && return 0
+	[ -f "$KERNEL_TARBALL" ] || die "$KERNEL_TARBALL missing: run scripts/setup.sh"
+	info "kernel $KERNEL: extracting $KERNEL_TARBALL"
+	rm -rf "$KERNEL_SRC.tmp"
+	mkdir -p "$KERNEL_SRC.tmp"
+	tar -C "$KERNEL_SRC.tmp" -xf "$KERNEL_TARBALL" --strip-components=1
+	mv "$KERNEL_SRC.tmp" "$KERNEL_SRC"
 }
 
 if [ -n "$KERNEL_DEBIAN" ]; then

@@ -2,14 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build the guest's busybox initramfs: /init, the module, the in-tree C
 # virtio_balloon module (for comparisons), and the selftests.
-# Usage: mkinitramfs.sh MODDIR CONFIG OUTPUT
+# Usage: mkinitramfs.sh MODDIR CONFIG OUTPUT [MM_DIR]
 #   MODDIR  the kernel's lib/modules/<release> tree (print-kdir.sh moddir)
 #   CONFIG  the kernel's .config (/etc/kernel-config for the selftests)
+#   MM_DIR  the kernel's own selftests (build-mm-selftests.sh), for
+#           /selftests/mm with a static bash to run their scripts
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 MODDIR=$1
 CONFIG=$2
 OUT=$3
+MM_DIR=${4:-}
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -36,6 +39,10 @@ rm "$stage"/selftests/offline_balloon/*.c
 for tool in "$ROOT"/selftests/offline_balloon/*.c; do
 	gcc -static -O2 -Wall -Wextra -Werror -o "$stage/selftests/offline_balloon/$(basename "$tool" .c)" "$tool"
 done
+if [ -n "$MM_DIR" ]; then
+	cp -r "$MM_DIR" "$stage/selftests/mm"
+	cp /bin/bash-static "$stage/bin/bash"
+fi
 cp "$ROOT/scripts/guest-demo.sh" "$stage/bin/offline-balloon-demo"
 cp "$ROOT/scripts/bench/guest-bench.sh" "$stage/bin/offline-balloon-bench"
 for tool in "$ROOT"/scripts/bench/*.c; do

@@ -6,7 +6,8 @@
 # Usage: run-guest.sh check|run|bench|shell [TEST]
 # Environment: OB_ACCEL=kvm to try KVM (hangs on these machines; TCG is the
 # default, single-threaded for Debian's kernel: kernel-env.sh), OB_MEM (MiB, 1024), OB_SMP (2), OB_NUMA (NUMA nodes, 1: memory and CPUs split evenly), OB_TIMEOUT (seconds), OB_APPEND
-# (extra kernel parameters), OB_QEMU_ARGS (extra QEMU arguments).
+# (extra kernel parameters), OB_QEMU_ARGS (extra QEMU arguments), OB_LOG_DIR or
+# OB_LOG_NAME (where the console log goes).
 set -euo pipefail
 . "$(dirname "$0")/kernel-env.sh"
 mode=${1:?usage: run-guest.sh check|run|bench|shell [TEST]}
@@ -14,11 +15,14 @@ test=${2:-}
 
 kernel_verify
 [ -f "$ROOT/offline_balloon.ko" ] || die "offline_balloon.ko missing: run 'make'"
-export OB_LOG_DIR=${OB_LOG_DIR:-$CACHE/logs/linux-$KERNEL}
+# OB_LOG_NAME puts a guest's log in a directory of its own beside the
+# kernel's (make stress boots three guests).
+export OB_LOG_DIR=${OB_LOG_DIR:-$CACHE/logs/linux-$KERNEL${OB_LOG_NAME:+/$OB_LOG_NAME}}
 mkdir -p "$OB_LOG_DIR"
 work=$(mktemp -d /tmp/offline_balloon.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-"$ROOT/scripts/mkinitramfs.sh" "$KERNEL_MODDIR" "$KDIR_BUILD/.config" "$work/initrd.gz"
+mm_dir=$("$ROOT/scripts/build-mm-selftests.sh")
+"$ROOT/scripts/mkinitramfs.sh" "$KERNEL_MODDIR" "$KDIR_BUILD/.config" "$work/initrd.gz" "$mm_dir"
 # Slab debugging (a use-after-free or overflow of a slab object becomes a
 # report) on every kernel but the performance one, which has no SLUB_DEBUG.
 [ "${KERNEL_VARIANT:-}" = perf ] || export OB_APPEND="slub_debug=FZP ${OB_APPEND:-}"

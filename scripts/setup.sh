@@ -6,10 +6,12 @@ set -euo pipefail
 . "$(dirname "$0")/kernel-env.sh"
 
 # LLVM 14 builds Linux 6.12, LLVM 19 builds Linux 7.3 (which needs 17.0.1 or later);
-# mmdebstrap makes the Debian chroot that builds for Debian's own kernel.
+# mmdebstrap makes the Debian chroot that builds for Debian's own kernel;
+# libnuma-dev (its static library) and bash-static serve the kernel's own mm
+# selftests in the guest (build-mm-selftests.sh).
 APT_PACKAGES=(qemu-system-x86 busybox-static clang lld llvm libclang-dev clang-19 lld-19 llvm-19
 	libclang-19-dev flex bison bc libelf-dev libssl-dev cpio xz-utils python3-venv gcc libc6-dev
-	debian-archive-keyring linux-source-6.12 mmdebstrap)
+	debian-archive-keyring linux-source-6.12 mmdebstrap libnuma-dev bash-static)
 # bindgen 0.73.2: Linux 6.12 needs 0.65.1 or later, Linux 7.3 0.71.1 or later.
 BINDGEN_VERSION=0.73.2
 QEMU_QMP_VERSION=0.0.6
