@@ -45,7 +45,10 @@ through QMP (the qemu.qmp library) and answers one line: "ok [value]" or
                            delete its memory backend
 
 QEMU is always killed at the end, and the run fails on a timeout, a missing
-result, a failed test or any splat on the console.
+result, a failed test or any splat on the console. On a timeout the guest
+first gets the magic SysRq keys over its serial line (a break, then the key):
+9 (every message to the console), l (a backtrace of every CPU) and w (the
+blocked tasks), so that the console log shows where a hung guest is stuck.
 """
 
 import argparse
@@ -62,7 +65,7 @@ from qemu.qmp import QMPClient
 
 SPLAT = re.compile(
     r"BUG:|WARNING:|Oops|bad page|refcount_t:|Kernel panic|kernel BUG at|"
-    r"general protection fault|INFO: task .* blocked|UBSAN:|KASAN:|"
+    r"general protection fault|INFO: task .* blocked|detected stall|UBSAN:|KASAN:|"
     r"BUG [^ ]+ \(|Freezing .* failed|suspend .* failed|"
     r"PM: failed to |PM: [a-z_]+\(\): .* returns -[0-9]"
 )
@@ -94,6 +97,7 @@ def qemu_command(args, workdir):
     # itself: MHP_DEFAULT_ONLINE_TYPE_ONLINE_AUTO).
     append = (
         f"console=ttyS0 panic=-1 loglevel=4 log_buf_len=8M memhp_default_state=offline "
+        f"sysrq_always_enabled "
         f"ob.mode={args.mode} ob.mem_mib={mem} "
         f"{'ob.tests=' + args.tests if args.tests else ''} "
         f"{os.environ.get('OB_APPEND', '')}"
@@ -377,6 +381,21 @@ async def read_console(proc, log, state, echo):
             state["rc"] = int(m.group(1))
 
 
+async def dump_stacks(qmp, proc):
+    """The SysRq keys 9, l and w over the serial console (the kernel's
+    8250 driver takes a break followed by a key as SysRq), then 10 s for the
+    guest to print what they show."""
+    try:
+        for key in b"9lw":
+            await qmp.execute("chardev-send-break", {"id": "serial0"})
+            proc.stdin.write(bytes([key]))
+            await proc.stdin.drain()
+            await asyncio.sleep(2)
+        await asyncio.sleep(10)
+    except Exception as e:
+        print(f"# host: could not ask the guest for its stacks: {e}")
+
+
 async def run(args):
     workdir = args.workdir
     cmd = qemu_command(args, workdir)
@@ -384,7 +403,7 @@ async def run(args):
     timeout = float(os.environ.get("OB_TIMEOUT", "0") or 0) or (None if interactive else 1800)
     proc = await asyncio.create_subprocess_exec(
         *cmd,
-        stdin=None if interactive else asyncio.subprocess.DEVNULL,
+        stdin=None if interactive else asyncio.subprocess.PIPE,
         stdout=None if interactive else asyncio.subprocess.PIPE,
     )
     QEMU["pid"] = proc.pid
@@ -409,6 +428,8 @@ async def run(args):
             await asyncio.wait_for(proc.wait(), timeout)
         except asyncio.TimeoutError:
             timed_out = True
+            if not interactive:
+                await dump_stacks(qmp, proc)
         if not interactive:
             try:
                 await asyncio.wait_for(tasks[-1], 10)

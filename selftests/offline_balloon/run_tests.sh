@@ -10,7 +10,7 @@ cd "$(dirname "$0")" || exit 1
 # Slab debugging (slub_debug=FZP) reports start with "BUG <cache> (". A
 # device that fails to suspend or resume is reported by the PM core as
 # "PM: failed to <verb>" and "PM: <function>(): <callback> returns <error>".
-SPLAT='BUG:|BUG [^ ]+ \(|WARNING:|Oops|bad page|refcount_t:|Kernel panic|kernel BUG at|general protection fault|blocked for more than|UBSAN:|KASAN:|Freezing .* failed|PM: failed to |PM: [a-z_]+\(\): .* returns -[0-9]'
+SPLAT='BUG:|BUG [^ ]+ \(|WARNING:|Oops|bad page|refcount_t:|Kernel panic|kernel BUG at|general protection fault|blocked for more than|detected stall|UBSAN:|KASAN:|Freezing .* failed|PM: failed to |PM: [a-z_]+\(\): .* returns -[0-9]'
 # OB_TEST_TIMEOUT overrides the per-script timeout of settings (slow kernels).
 timeout=${OB_TEST_TIMEOUT:-$(sed -n 's/^timeout=//p' settings)}
 
@@ -54,8 +54,15 @@ for name in "$@"; do
 		fail=$((fail + 1))
 		rc=1
 	fi
+	# A script that timed out: where the kernel is, through SysRq (a
+	# backtrace of every CPU, the blocked tasks).
 	if [ "$rc" = 124 ] || [ "$rc" = 143 ]; then
-		ktap_print_msg "$t: timed out after $timeout s"
+		ktap_print_msg "$t: timed out after $timeout s; the CPUs and the blocked tasks:"
+		mark=$(dmesg | wc -l)
+		echo l > /proc/sysrq-trigger
+		echo w > /proc/sysrq-trigger
+		sleep 2
+		dmesg | tail -n +"$((mark + 1))" | head -n 400 | sed 's/^/# /'
 		fail=$((fail + 1))
 	fi
 	# A script that failed without a failed test case (bailed out, crashed)
