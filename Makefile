@@ -91,11 +91,12 @@ fmt:
 	rustfmt --edition 2021 --config-path $(RUSTFMT_TOML) src/main.rs
 
 # Every selftest in a booted guest (after rustfmt and clippy checks);
-# T=<name>[,<name>...] runs only those test scripts. Installs what is missing, builds what is stale.
+# T=<name>[,<name>...] runs only those test scripts; REPEAT=N boots each
+# kernel's guests N times in a row. Installs what is missing, builds what is stale.
 # Every supported kernel in turn, or only KERNEL's; one summary line per
 # kernel, then the combined one.
 check:
-	@scripts/check.sh $(T)
+	@REPEAT=$(or $(REPEAT),1) scripts/check.sh $(T)
 
 # The bounded KASAN tier: the review regression tests and the core scenarios
 # on the KASAN kernel (scripts/kernel-kasan.config), in under 30 minutes.

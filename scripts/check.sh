@@ -5,11 +5,14 @@
 # guest booted with it. Prints one summary line per kernel, then the combined
 # `N passed, N failed, N skipped`; exits non-zero on any failure.
 # Usage: check.sh [TEST[,TEST...]]
+# REPEAT=N boots each kernel's guests N times in a row (a hunt for
+# intermittent failures: each run's counts are printed as it ends).
 set -uo pipefail
 selected=${KERNEL:-}
 . "$(dirname "$0")/kernel-env.sh"
 
 tests=${1:-}
+[[ ${REPEAT:-1} =~ ^[1-9][0-9]*$ ]] || die "REPEAT=$REPEAT: give a number of runs, 1 or more"
 if [ -n "$selected" ]; then
 	kernels=("$selected")
 else
@@ -76,18 +79,23 @@ for k in "${kernels[@]}"; do
 	if KERNEL=$k "$ROOT/scripts/prepare.sh" --lint; then
 		print_checks "$k"
 		sum=("${result[@]}")
-		for b in "${boots[@]}"; do
-			IFS='|' read -r label append only nodes <<<"$b"
-			# page_poison=1 does nothing without PAGE_POISONING (Debian's
-			# kernel): the boot would only skip its test.
-			if [ "$label" = page_poison ] &&
-				! grep -q '^CONFIG_PAGE_POISONING=y' "$(KERNEL=$k "$ROOT/scripts/print-kdir.sh")/.config"; then
-				info "check: Linux $k has no CONFIG_PAGE_POISONING: no page_poison=1 boot"
-				continue
-			fi
-			[ "$label" = main ] || info "check: Linux $k, booted with ${append:-$nodes NUMA nodes}"
-			boot "$k" "$label" "$append" "$only" "$nodes"
-			sum=($((sum[0] + result[0])) $((sum[1] + result[1])) $((sum[2] + result[2])))
+		for run in $(seq "${REPEAT:-1}"); do
+			run_sum=(0 0 0)
+			for b in "${boots[@]}"; do
+				IFS='|' read -r label append only nodes <<<"$b"
+				# page_poison=1 does nothing without PAGE_POISONING (Debian's
+				# kernel): the boot would only skip its test.
+				if [ "$label" = page_poison ] &&
+					! grep -q '^CONFIG_PAGE_POISONING=y' "$(KERNEL=$k "$ROOT/scripts/print-kdir.sh")/.config"; then
+					info "check: Linux $k has no CONFIG_PAGE_POISONING: no page_poison=1 boot"
+					continue
+				fi
+				[ "$label" = main ] || info "check: Linux $k, booted with ${append:-$nodes NUMA nodes}"
+				boot "$k" "$label" "$append" "$only" "$nodes"
+				run_sum=($((run_sum[0] + result[0])) $((run_sum[1] + result[1])) $((run_sum[2] + result[2])))
+			done
+			[ "${REPEAT:-1}" = 1 ] || info "check: Linux $k, run $run of $REPEAT: ${run_sum[0]} passed, ${run_sum[1]} failed, ${run_sum[2]} skipped"
+			sum=($((sum[0] + run_sum[0])) $((sum[1] + run_sum[1])) $((sum[2] + run_sum[2])))
 		done
 	else
 		sum=(0 1 0)
