@@ -33,7 +33,9 @@ oom0=$(vmstat oom_kill)
 rm -f /tmp/stress_stop
 (while [ ! -e /tmp/stress_stop ]; do compact; sleep 0.2; done) &
 compactor=$!
-echo always > /sys/kernel/mm/transparent_hugepage/enabled
+THP=/sys/kernel/mm/transparent_hugepage/enabled
+thp_mode=$(sed 's/.*\[\(.*\)\].*/\1/' $THP)
+echo always > $THP
 (while [ ! -e /tmp/stress_stop ]; do thp_touch 64 > /dev/null; done) &
 thp=$!
 
@@ -87,7 +89,7 @@ ob_unload
 
 touch /tmp/stress_stop
 wait $compactor $thp
-echo madvise > /sys/kernel/mm/transparent_hugepage/enabled
+echo "$thp_mode" > $THP
 ktap_test_result "the guest stayed responsive (background loops ended)" true
 
 expect_no_leak "$total0" "$free0" "$oom0"
