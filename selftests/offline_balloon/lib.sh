@@ -310,12 +310,14 @@ offline_any_block() {
 # the block (order=0 would take single pages, next to its own bitmaps). Then
 # hugetlb lets go, the balloon grows to N and the block goes offline. Returns
 # 2 if no memory block can go offline at all, 1 on any other failure (why on
-# stderr).
+# stderr). BLOCK, if given, is an offline block to use: one kept offline
+# since the start, before frozen balloons spread unmovable pageblocks (which
+# the kernel's own pages then share) over every block.
 offline_a_frozen_block() {
 	fb_n=$1
 	ob_set_target 0
 	ob_wait_stat inflated_pages 0 >&2 || return 1
-	fb_block=$(offline_any_block) || return 2
+	fb_block=${2:-$(offline_any_block)} || return 2
 	fb_huge=$((($(free_kb) - 49152) / $(meminfo Hugepagesize)))
 	echo $((fb_huge > 0 ? fb_huge : 0)) > /proc/sys/vm/nr_hugepages
 	echo online > $MEM/memory$fb_block/state
