@@ -8,8 +8,9 @@
 # fails in a control is reported as a skip naming the control, not hidden.
 # A one-node guest runs compaction_test, the hugetlb tests on a pool of 128
 # huge pages (256 MiB), transhuge-stress and mem-on-off-test.sh, and under
-# OB_MM_FULL=1 (make stress) khugepaged too; a two-node guest (OB_NUMA=2)
-# runs migration, whose six cases take 20 s each, under OB_MM_FULL=1 only.
+# OB_MM_FULL=1 (make stress) khugepaged too; a two-node guest (OB_NUMA=2) of
+# 3 CPUs or more runs migration, whose six cases take 20 s each, under
+# OB_MM_FULL=1 only.
 . "$(dirname "$0")/lib.sh"
 
 MM=/selftests/mm
@@ -29,7 +30,9 @@ CONFIGS=${OB_MM_CONFIGS:-none c movable frozen}
 # The tests of this guest, as NAME:ARGS (ARGS with + for spaces).
 if [ "$NODES" -gt 1 ]; then
 	[ "$FULL" = 1 ] || ktap_skip_all "migration runs 2 minutes per balloon: OB_MM_FULL=1 (make stress) only"
-	tests="migration:"
+	# Its threads need 3 CPUs; its hugetlb cases a pool.
+	[ "$(nproc)" -ge 3 ] || ktap_skip_all "migration needs 3 CPUs or more (OB_SMP=4)"
+	tests="reserve_huge_pages: migration:"
 else
 	tests="compaction_test: reserve_huge_pages:"
 	for t in map_hugetlb hugepage-mmap hugetlb-mmap hugetlb-madvise; do
@@ -132,10 +135,12 @@ run_mm() {
 	4) res=skip ;;
 	*) res=fail ;;
 	esac
-	echo $res >$R/$1/$2.res
 	# Progress lines end in carriage returns: the last step of each counts.
 	tr '\r' '\n' <"$log" >"$log.lines"
 	cases <"$log.lines" >$R/$1/$2.cases
+	# A test that passed by skipping every case proved nothing.
+	[ $res = pass ] && [ -s $R/$1/$2.cases ] && ! grep -q '^pass ' $R/$1/$2.cases && res=skip
+	echo $res >$R/$1/$2.res
 	if [ $res = pass ]; then
 		grep -E 'huge pages (allocated|reserved)|^-> |^# (ok|not ok|SKIP)|^ok|^not ok|[0-9]+ succeed' "$log.lines" | tail -n 8
 	else
@@ -147,23 +152,31 @@ result() {
 	cat $R/$1/$2.res 2>/dev/null || echo "not run"
 }
 
+# controls_passed NAME: every control that ran passed NAME.
+controls_passed() {
+	for ctl in none c; do
+		[ ! -f $R/$ctl/$1.res ] || [ "$(result $ctl "$1")" = pass ] || return 1
+	done
+}
+
 # judge CONFIG NAME DESC: ours against the controls that ran. Where a
 # control failed the test, ours is judged on the cases that passed in every
 # control (khugepaged's swap cases fail in a guest without swap).
 judge() {
-	ctl_ok=1 base=
+	base= first=1
 	for ctl in none c; do
 		[ -f $R/$ctl/$2.res ] || continue
-		[ "$(result $ctl "$2")" = pass ] || ctl_ok=0
 		passed=$(sed -n 's/^pass //p' $R/$ctl/$2.cases)
-		if [ -z "$base" ]; then
-			base=$passed
-		else
+		if [ $first = 1 ]; then
+			base=$passed first=0
+		elif [ -n "$passed" ]; then
 			base=$(echo "$base" | grep -xF "$passed")
+		else
+			base=
 		fi
 	done
 	res=$(result "$1" "$2")
-	if [ $ctl_ok = 1 ]; then
+	if controls_passed "$2"; then
 		if [ "$res" = pass ]; then
 			ktap_test_pass "$3"
 		else
@@ -200,7 +213,22 @@ for config in $CONFIGS; do
 			*) ktap_test_skip "$desc: $res with $([ $config = c ] && echo "the C driver" || echo "no balloon")" ;;
 			esac
 			;;
-		*) judge $config "$name" "$desc" ;;
+		*)
+			# Some of the kernel's tests race against time (migration's
+			# shared_anon_htlb needs two moves of a huge page in 20 s while
+			# three processes touch it: on Debian's kernel in single-
+			# threaded TCG it passed 5 of 6 runs with no balloon, 2 of 6
+			# with C, 4 of 6 with ours): one that fails with ours where
+			# the controls passed gets two more runs.
+			try=1
+			while [ "$(result $config "$name")" != pass ] && [ $try -lt 3 ] && controls_passed "$name"; do
+				try=$((try + 1))
+				ktap_print_msg "$config: $name did not pass where the controls did: run $try of 3"
+				run_mm $config "$name" "$args"
+			done
+			[ $try = 1 ] || desc="$desc, run $try of 3"
+			judge $config "$name" "$desc"
+			;;
 		esac
 	done
 	echo 0 > /proc/sys/vm/nr_hugepages

@@ -75,7 +75,7 @@ fi
 
 # Background: offline and online every block but the first, round and round,
 # until /tmp/storm_stop exists; count the blocks that went offline.
-rm -f /tmp/storm_stop
+rm -f /tmp/storm_stop /tmp/storm_pause
 echo 0 > /tmp/storm_offlined
 echo 0 > /tmp/storm_dropped
 echo 0 > /tmp/storm_evacuated
@@ -84,6 +84,10 @@ echo 0 > /tmp/storm_evacuated
 	while [ ! -e /tmp/storm_stop ]; do
 		for b in $blocks; do
 			[ -e /tmp/storm_stop ] && break
+			while [ -e /tmp/storm_pause ]; do
+				touch /tmp/storm_paused
+				sleep 0.1
+			done
 			if offline_block $b 10; then
 				n=$((n + 1))
 				echo $n > /tmp/storm_offlined
@@ -93,6 +97,24 @@ echo 0 > /tmp/storm_evacuated
 	done
 ) &
 hotplug=$!
+
+# pause_hotplug / resume_hotplug: hold the loop above between two blocks.
+# Reading /proc/kpageflags while a block goes offline can oops the kernel:
+# kpageflags_read() checks that the page is online, then reads it, and under
+# DEBUG_VM offlining poisons the block's memory map in between (seen on 6.12,
+# in stable_page_flags() with the module unloaded).
+pause_hotplug() {
+	rm -f /tmp/storm_paused
+	touch /tmp/storm_pause
+	i=0
+	until [ -e /tmp/storm_paused ] || [ $i -gt $((300 * WAIT_SCALE)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+resume_hotplug() {
+	rm -f /tmp/storm_pause
+}
 
 # storm ARGS: load the frozen model with ARGS and change the target along
 # STEPS until the time is up, with rmmod (and a reload) half-way.
@@ -112,7 +134,9 @@ storm() {
 			ob_set_target $((free0 / PAGE_KB * 65 / 100))
 			sleep 0.2
 			timeout $((60 * WAIT_SCALE)) rmmod $OB_MOD || { ktap_print_msg "rmmod failed or hung"; bad=$((bad + 1)); }
+			pause_hotplug
 			[ "$(ob_offline_pages)" = 0 ] || { ktap_print_msg "PageOffline pages left after rmmod"; bad=$((bad + 1)); }
+			resume_hotplug
 			ob_load simulate=1 movable=0 "$@" || return 1
 			reloaded=1
 		fi
