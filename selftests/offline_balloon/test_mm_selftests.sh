@@ -62,31 +62,18 @@ balloon_up() {
 		return
 		;;
 	esac
-	host balloon $((GUEST_MIB - BALLOON_MIB)) && host_wait $((GUEST_MIB - BALLOON_MIB))
+	host balloon-wait $((GUEST_MIB - BALLOON_MIB)) $((120 * WAIT_SCALE)) >/dev/null
 }
 balloon_down() {
 	case $1 in
 	none) return 0 ;;
 	frozen) ob_set_target 0 && ob_wait_stat inflated_pages 0 120 && ob_unload ;;
 	*)
-		host balloon "$GUEST_MIB" && host_wait "$GUEST_MIB" || return 1
+		host balloon-wait "$GUEST_MIB" $((120 * WAIT_SCALE)) >/dev/null || return 1
 		if [ "$1" = c ]; then rmmod virtio_balloon; else ob_unload; fi
 		;;
 	esac
 }
-# host_wait MIB: wait until the host sees a guest of MIB MiB (120 s at most).
-host_wait() {
-	i=0
-	while [ "$(host query-balloon)" != "$1" ]; do
-		i=$((i + 1))
-		if [ $i -gt $((120 * WAIT_SCALE)) ]; then
-			ktap_print_msg "the host sees $(host query-balloon) MiB, not $1"
-			return 1
-		fi
-		sleep 1
-	done
-}
-
 # reserve_huge_pages: a pool of HUGE_PAGES huge pages, for the hugetlb tests
 # after it; fails when the kernel cannot make that many.
 reserve_huge_pages() {
