@@ -74,6 +74,7 @@ balloon_down() {
 		;;
 	esac
 }
+
 # reserve_huge_pages: a pool of HUGE_PAGES huge pages, for the hugetlb tests
 # after it; fails when the kernel cannot make that many.
 reserve_huge_pages() {
