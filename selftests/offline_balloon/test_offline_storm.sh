@@ -43,9 +43,10 @@ done
 # evacuating one, no block could go offline for the dropping one in some
 # runs on all three kernels, and after the scripts before this one, often
 # only one block can: both get a block kept offline from the start (SPARE),
-# which each leaves offline when its offlining works. directed EVACUATE STAT [BLOCK] prints STAT after
-# it, 0 if the block did not go offline, or "none" when no memory block can
-# go offline.
+# which each leaves offline when its offlining works. directed EVACUATE
+# STAT [BLOCK] prints STAT after it, 0 if the block did not go offline, or
+# "none" when no memory block can go offline (without BLOCK, or an empty
+# one, it takes any block that can go offline).
 directed() {
 	n=$(($(free_kb) / PAGE_KB / 2)) r= got=0
 	if ob_load simulate=1 movable=0 evacuate=$1 && ob_set_target $n && ob_wait_stat inflated_pages $n; then
