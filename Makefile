@@ -110,7 +110,9 @@ check-kasan:
 # (and 30 minutes per script); then all of the kernel's own mm selftests
 # next to a balloon in a 3 GiB guest (khugepaged needs 1 GiB of huge pages
 # besides the balloon), and their migration test in one of two NUMA nodes
-# and 4 CPUs (its threads need 3).
+# and 4 CPUs (its threads need 3); and test_probe_fail's DIMM in a guest
+# booted with pci=noacpi, as the KASAN tier boots (the guest's own BARs
+# in the DIMM area: scripts/guest.py, dimm_addr_past_bars).
 # The variables reach the guest's /init as environment (kernel parameters).
 STRESS_TESTS := test_pressure,test_virtio_hostile,test_offline,test_fuzz,test_stress
 STRESS_APPEND := $(OB_APPEND) OB_STRESS_SECONDS=60 OB_FUZZ_COUNT=600 OB_STORM_COUNT=20000 OB_TEST_TIMEOUT=1800 OB_MM_FULL=1
@@ -119,6 +121,7 @@ stress:
 	@rc=0; OB_APPEND="$(STRESS_APPEND)" scripts/run-guest.sh check $(STRESS_TESTS) || rc=1; \
 		OB_MEM=3072 OB_LOG_NAME=mm OB_APPEND="$(STRESS_APPEND)" scripts/run-guest.sh check test_mm_selftests || rc=1; \
 		OB_MEM=3072 OB_NUMA=2 OB_SMP=4 OB_LOG_NAME=mm-numa OB_APPEND="$(STRESS_APPEND)" scripts/run-guest.sh check test_mm_selftests || rc=1; \
+		OB_LOG_NAME=noacpi OB_APPEND="$(STRESS_APPEND) pci=noacpi" scripts/run-guest.sh check test_probe_fail || rc=1; \
 		exit $$rc
 
 # README's "Install on Debian 13" followed as written in a fresh Debian 13

@@ -88,6 +88,8 @@ MIB = 1 << 20
 # Memory the host can hot-plug (dimm-add): slots, and room in all.
 DIMM_SLOTS = 4
 DIMM_ROOM_MIB = 1024
+# With pci=noacpi, the first memory block of the DIMM area holds PCI BARs.
+DIMM_BAR_ROOM_MIB = 128
 
 
 def qemu_command(args, workdir):
@@ -102,6 +104,7 @@ def qemu_command(args, workdir):
         f"{'ob.tests=' + args.tests if args.tests else ''} "
         f"{os.environ.get('OB_APPEND', '')}"
     )
+    QEMU["bars_in_dimm_area"] = "pci=noacpi" in append.split()
     accel = os.environ.get("OB_ACCEL", "tcg")
     cmd = [
         "qemu-system-x86_64",
@@ -156,10 +159,34 @@ async def wait_for_socket(path, proc, timeout=30.0):
 # Wake-up tasks in flight (asyncio keeps only weak references to tasks).
 WAKERS = set()
 # "pid": the QEMU process (host-mem); "log": its -D log (balloon-trace);
-# "migration": the migration task migrate-start began
+# "migration": the migration task migrate-start began; "dimms": the DIMMs
+# dimm-add plugged; "bars_in_dimm_area": the guest assigns PCI BARs itself
 QEMU = {}
 TRACE_EVENTS = ("virtqueue_pop", "virtio_balloon_handle_output")
 GPA = re.compile(r"virtio_balloon_handle_output .*gpa: 0x([0-9a-f]+)")
+
+
+async def dimm_addr_past_bars(qmp, size):
+    """The lowest address for a DIMM of `size` bytes in the DIMM area, past its
+    first memory block. A guest booted with pci=noacpi cannot claim the PCI
+    BARs where the firmware put them (the ACPI host bridge, enumerated as a
+    platform device then, holds its windows) and assigns the virtio devices'
+    64-bit BARs again, at the start of the DIMM area. A DIMM plugged at QEMU's
+    default address, that start, hides them: the guest's next virtqueue
+    notification lands in RAM and is lost, and virtio_console's control
+    message on closing the agent's port spins forever."""
+    mtree = await qmp.execute("human-monitor-command", {"command-line": "info mtree"})
+    area = re.search(r"^\s*([0-9a-f]+)-[0-9a-f]+ \(prio -?\d+, [^)]*\): device-memory\s*$",
+                     mtree, re.M)
+    if not area:
+        raise RuntimeError("no device-memory region in QEMU's memory tree")
+    addr = int(area.group(1), 16) + DIMM_BAR_ROOM_MIB * MIB
+    taken = sorted((d["data"]["addr"], d["data"]["size"])
+                   for d in await qmp.execute("query-memory-devices") if "addr" in d["data"])
+    for start, length in taken:
+        if start < addr + size and addr < start + length:
+            addr = start + length
+    return addr
 
 
 async def wake_when_suspended(qmp, delay):
@@ -326,8 +353,11 @@ async def handle_request(qmp, line):
             dimm = f"dimm{len(QEMU.setdefault('dimms', []))}"
             await qmp.execute("object-add", {"qom-type": "memory-backend-ram",
                                              "id": f"{dimm}-mem", "size": int(rest[0]) * MIB})
+            place = {}
+            if QEMU.get("bars_in_dimm_area"):
+                place["addr"] = await dimm_addr_past_bars(qmp, int(rest[0]) * MIB)
             await qmp.execute("device_add", {"driver": "pc-dimm", "id": dimm,
-                                             "memdev": f"{dimm}-mem"})
+                                             "memdev": f"{dimm}-mem", **place})
             QEMU["dimms"].append(dimm)
             return f"ok {dimm}"
         if cmd == "dimm-del" and len(rest) == 1:
