@@ -351,11 +351,12 @@ async def handle_request(qmp, line):
             return await migrate_wait(qmp, float(rest[0]))
         if cmd == "dimm-add" and len(rest) == 1:
             dimm = f"dimm{len(QEMU.setdefault('dimms', []))}"
+            size = int(rest[0]) * MIB
             await qmp.execute("object-add", {"qom-type": "memory-backend-ram",
-                                             "id": f"{dimm}-mem", "size": int(rest[0]) * MIB})
+                                             "id": f"{dimm}-mem", "size": size})
             place = {}
             if QEMU.get("bars_in_dimm_area"):
-                place["addr"] = await dimm_addr_past_bars(qmp, int(rest[0]) * MIB)
+                place["addr"] = await dimm_addr_past_bars(qmp, size)
             await qmp.execute("device_add", {"driver": "pc-dimm", "id": dimm,
                                              "memdev": f"{dimm}-mem", **place})
             QEMU["dimms"].append(dimm)
