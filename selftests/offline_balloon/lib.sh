@@ -488,3 +488,17 @@ rss_drop_after_free() {
 	sleep 5
 	echo "$i $((peak - $(host_rss_kb)))"
 }
+
+# fill_tmpfs MIB: a memory hog that cannot be reclaimed (a tmpfs file, no
+# swap): writes MIB MiB to $FILL_DIR/hog, true if the whole write succeeded.
+# The memory stays taken until unfill_tmpfs; run_tests.sh also calls it after
+# every script, so a script killed mid-fill leaves nothing to starve the next.
+FILL_DIR=/mnt/fill
+fill_tmpfs() {
+	mkdir -p $FILL_DIR
+	mount -t tmpfs -o size="$1"m tmpfs $FILL_DIR || return 1
+	dd if=/dev/zero of=$FILL_DIR/hog bs=1M count="$1" 2>/dev/null
+}
+unfill_tmpfs() {
+	umount $FILL_DIR 2>/dev/null
+}

@@ -45,6 +45,9 @@ for name in "$@"; do
 	done
 	rc=$(cat /tmp/ob_rc)
 	rm -f /tmp/ob_rc
+	# A memory hog (lib.sh's fill_tmpfs) left by a script killed mid-fill
+	# would starve the next script.
+	umount /mnt/fill 2>/dev/null
 	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) .* skip:\([0-9]*\) .*/\1 \2 \3/p' /tmp/ob_out | tail -1)
 	set -- $totals 0 0 0
 	pass=$((pass + $1)) fail=$((fail + $2)) skip=$((skip + $3))

@@ -18,7 +18,6 @@ ktap_print_header
 ktap_set_plan $(($(echo $CASES | wc -w) * 5 + 2))
 
 total0=$(meminfo MemTotal)
-mkdir -p /mnt/fill
 for c in $CASES; do
 	movable=${c%%:*} batch=${c##*:} order=${c#*:}
 	order=${order%%:*}
@@ -29,14 +28,13 @@ for c in $CASES; do
 	ob_set_target $n
 	ob_wait_full $n "$f0" 120
 	oom0=$(vmstat oom_kill)
-	mount -t tmpfs -o size=${FILL_MIB}m tmpfs /mnt/fill
 	ktap_test_result "$name: writing $FILL_MIB MiB with $(ob_stat inflated_pages) pages ballooned succeeds" \
-		dd if=/dev/zero of=/mnt/fill/hog bs=1M count=$FILL_MIB 2>/dev/null
+		fill_tmpfs $FILL_MIB
 	ktap_print_msg "$name: oom_deflated_total $(ob_stat oom_deflated_total)"
 	ktap_test_result "$name: the OOM notifier deflated the balloon" test "$(ob_stat oom_deflated_total)" -gt 0
 	expect_eq "$name: no OOM kill" "$(vmstat oom_kill)" "$oom0"
 	ktap_test_result "$name: inflated == movable + frozen after the OOM" ob_sample_consistent
-	umount /mnt/fill
+	unfill_tmpfs
 	ob_set_target 0
 	ob_wait_stat inflated_pages 0 120
 	ktap_test_result "$name: deflated and unloaded" ob_unload

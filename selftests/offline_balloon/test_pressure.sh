@@ -27,10 +27,8 @@ pressure() {
 	ob_wait_stat inflated_pages $((ram_pages * 8 / 10)) 120 ||
 		ktap_print_msg "alloc_failed_total $(ob_stat alloc_failed_total): inflated what it could"
 	ktap_print_msg "movable=$movable: inflated $(ob_stat inflated_pages) of $ram_pages pages, free $(free_kb) kB"
-	mkdir -p /mnt/hog
-	mount -t tmpfs -o size=${hog_mib}m tmpfs /mnt/hog
 	ktap_test_result "movable=$movable: a $hog_mib MiB program succeeds with 80% ballooned" \
-		dd if=/dev/zero of=/mnt/hog/fill bs=1M count=$hog_mib 2>/dev/null
+		fill_tmpfs $hog_mib
 	ktap_print_msg "movable=$movable: inflated $(ob_stat inflated_pages), target $(ob_stat target_pages)," \
 		"oom_deflated_total $(ob_stat oom_deflated_total)"
 	ktap_test_result "movable=$movable: the OOM notifier deflated the balloon" \
@@ -46,8 +44,7 @@ pressure() {
 		"alloc_failed_total +$(($(ob_stat alloc_failed_total) - failed0)), CPU busy $busy%"
 	ktap_test_result "movable=$movable: inflating under pressure backs off (CPU busy < 50%)" \
 		test "$busy" -lt 50
-	rm /mnt/hog/fill
-	umount /mnt/hog
+	unfill_tmpfs
 	expect_eq "movable=$movable: still no OOM kill" "$(vmstat oom_kill)" "$oom0"
 	ob_set_target 0
 	ob_wait_stat inflated_pages 0 120

@@ -25,12 +25,10 @@ ktap_set_plan 19
 injection_off() {
 	echo Y > $FS/ignore-gfp-wait
 }
-# At exit, also on the harness's timeout (SIGTERM): no injection, no tmpfs
-# fill left to starve the next script, and the DIMM plugged below offline
-# and unplugged.
+# At exit, also on the harness's timeout (SIGTERM): no injection, and the
+# DIMM plugged below offline and unplugged.
 cleanup() {
 	injection_off
-	umount /mnt/fill 2>/dev/null
 	[ -z "${dimm:-}" ] && return
 	echo offline > $MEM/memory$clean/state 2>/dev/null
 	host dimm-del "$dimm" > /dev/null
@@ -115,12 +113,10 @@ ob_load simulate=1
 n=$(($(free_kb) / PAGE_KB * 85 / 100))
 ob_set_target $n
 ob_wait_full $n "$(ob_stat alloc_failed_total)" 120
-mkdir -p /mnt/fill
-mount -t tmpfs -o size=300m tmpfs /mnt/fill
 ktap_test_result "simulate: an OOM after failed inits is survived (300 MiB written)" \
-	dd if=/dev/zero of=/mnt/fill/hog bs=1M count=300 2>/dev/null
+	fill_tmpfs 300
 ktap_test_result "simulate: the OOM notifier deflated the balloon" test "$(ob_stat oom_deflated_total)" -gt 0
-umount /mnt/fill
+unfill_tmpfs
 ob_set_target 0
 ob_wait_stat inflated_pages 0 120
 ob_unload
@@ -145,11 +141,10 @@ ob_wait_stat inflated_pages $(((GUEST_MIB - KEEP_MIB) * MIB_PAGES)) 120
 # balloon is empty. A fixed 600 MiB ran the KASAN guest (its shadow and
 # quarantine take their share) out of memory with the balloon empty.
 fill=$(($(meminfo MemAvailable) / 1024 + (GUEST_MIB - KEEP_MIB) / 2))
-mount -t tmpfs -o size=${fill}m tmpfs /mnt/fill
 ktap_test_result "virtio: an OOM after failed probes is survived ($fill MiB written)" \
-	dd if=/dev/zero of=/mnt/fill/hog bs=1M count=$fill 2>/dev/null
+	fill_tmpfs $fill
 ktap_test_result "virtio: the OOM notifier deflated the balloon" test "$(ob_stat oom_deflated_total)" -gt 0
-umount /mnt/fill
+unfill_tmpfs
 host balloon "$GUEST_MIB"
 ktap_test_result "virtio: deflates fully" ob_wait_stat inflated_pages 0 120
 ob_unload

@@ -19,17 +19,12 @@ ob_wait_stat inflated_pages $(((GUEST_MIB - KEEP_MIB) * MIB_PAGES)) 120 || ktap_
 ktap_print_msg "free before: $(meminfo MemFree) kB, inflated $(ob_stat inflated_pages) pages"
 oom0=$(vmstat oom_kill)
 
-# tmpfs pages cannot be reclaimed without swap: a plain memory hog.
-mkdir -p /mnt/fill
-mount -t tmpfs -o size=${FILL_MIB}m tmpfs /mnt/fill
-ktap_test_result "writing $FILL_MIB MiB to tmpfs succeeds" \
-	dd if=/dev/zero of=/mnt/fill/hog bs=1M count=$FILL_MIB 2>/dev/null
+ktap_test_result "writing $FILL_MIB MiB to tmpfs succeeds" fill_tmpfs $FILL_MIB
 ktap_print_msg "after: inflated $(ob_stat inflated_pages) pages, oom_deflated_total $(ob_stat oom_deflated_total)"
 expect_eq "no OOM kill" "$(vmstat oom_kill)" "$oom0"
 ktap_test_result "the OOM notifier deflated the balloon" test "$(ob_stat oom_deflated_total)" -gt 0
 ktap_test_result "the host sees the deflation" test "$(host query-balloon)" -gt $KEEP_MIB
-rm /mnt/fill/hog
-umount /mnt/fill
+unfill_tmpfs
 
 host balloon "$GUEST_MIB"
 ktap_test_result "host 'balloon $GUEST_MIB' deflates the rest" ob_wait_stat inflated_pages 0 120
