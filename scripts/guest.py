@@ -15,11 +15,15 @@ through QMP (the qemu.qmp library) and answers one line: "ok [value]" or
                            given seed, back to back; answer the last one
   query-balloon            answer the guest size the host sees, in MiB
   balloon-trace start|stop trace the balloon's requests (QEMU trace events
-                           virtqueue_pop and virtio_balloon_handle_output, to
-                           the -D log); stop answers "requests N pfns N
-                           blocks_whole N blocks_split N": the requests that
-                           carried PFNs, their PFNs, and the 2 MiB blocks
-                           whose 512 PFNs all came in one request, or not
+                           virtqueue_pop, virtio_balloon_handle_output and
+                           ram_block_discard_range, to the -D log); stop
+                           answers "requests N pfns N blocks_whole N
+                           blocks_split N reports N report_entries N
+                           discards_2m N": the requests that carried PFNs,
+                           their PFNs, the 2 MiB blocks whose 512 PFNs all
+                           came in one request, or not; the reporting
+                           requests, their descriptors, and the 2 MiB
+                           ranges the host discarded
   host-mem                 answer the QEMU process's VmRSS and the host's free
                            hugetlb memory (HugePages_Free), both in kB
   stats-interval <s>       set guest-stats-polling-interval
@@ -67,7 +71,7 @@ SPLAT = re.compile(
     r"BUG:|WARNING:|Oops|bad page|refcount_t:|Kernel panic|kernel BUG at|"
     r"general protection fault|INFO: task .* blocked|detected stall|UBSAN:|KASAN:|"
     r"BUG [^ ]+ \(|Freezing .* failed|suspend .* failed|"
-    r"PM: failed to |PM: [a-z_]+\(\): .* returns -[0-9]"
+    r"PM: failed to |PM: [a-z_]+\(\): .* returns -[0-9]|pagealloc: memory corruption"
 )
 TOTALS = re.compile(r"^OB_TOTALS pass=(\d+) fail=(\d+) skip=(\d+)")
 EXIT = re.compile(r"^OB_EXIT rc=(\d+)")
@@ -162,8 +166,10 @@ WAKERS = set()
 # "migration": the migration task migrate-start began; "dimms": the DIMMs
 # dimm-add plugged; "bars_in_dimm_area": the guest assigns PCI BARs itself
 QEMU = {}
-TRACE_EVENTS = ("virtqueue_pop", "virtio_balloon_handle_output")
+TRACE_EVENTS = ("virtqueue_pop", "virtio_balloon_handle_output", "ram_block_discard_range")
 GPA = re.compile(r"virtio_balloon_handle_output .*gpa: 0x([0-9a-f]+)")
+POP = re.compile(r"virtqueue_pop .*in_num (\d+) out_num (\d+)")
+DISCARD = re.compile(r"ram_block_discard_range .* \+ 0x([0-9a-f]+): .*ret: (-?\d+)")
 
 
 async def dimm_addr_past_bars(qmp, size):
@@ -200,13 +206,22 @@ async def wake_when_suspended(qmp, delay):
 
 def balloon_requests(text):
     """Summarize the balloon requests in a QEMU trace: each virtqueue_pop
-    starts a request, each virtio_balloon_handle_output adds a PFN to it."""
+    starts a request, each virtio_balloon_handle_output adds a PFN to it;
+    a pop of device-writable buffers only is a report (free page reporting),
+    each buffer one descriptor; each successful ram_block_discard_range of
+    2 MiB is one discard of a whole block."""
     requests = []
+    reports = entries = discards = 0
     for line in text.splitlines():
-        if "virtqueue_pop" in line:
+        if m := POP.search(line):
             requests.append([])
+            if int(m.group(1)) > 0 and int(m.group(2)) == 0:
+                reports += 1
+                entries += int(m.group(1))
         elif (m := GPA.search(line)) and requests:
             requests[-1].append(int(m.group(1), 16) >> 12)
+        elif (m := DISCARD.search(line)) and int(m.group(1), 16) == 2 << 20 and m.group(2) == "0":
+            discards += 1
     requests = [r for r in requests if r]
     per_block = {}  # 2 MiB block -> its PFN count in each request carrying some
     for r in requests:
@@ -217,7 +232,8 @@ def balloon_requests(text):
             per_block.setdefault(block, []).append(n)
     whole = sum(1 for ns in per_block.values() if ns == [512])
     return (f"requests {len(requests)} pfns {sum(map(len, requests))} "
-            f"blocks_whole {whole} blocks_split {len(per_block) - whole}")
+            f"blocks_whole {whole} blocks_split {len(per_block) - whole} "
+            f"reports {reports} report_entries {entries} discards_2m {discards}")
 
 
 async def balloon_trace(qmp, start):

@@ -22,8 +22,9 @@
 //! - `deflating` (mutex): the deflate scratch space, preallocated so that
 //!   deflating needs no memory; taken by the worker, the OOM notifier and
 //!   [`Balloon::shutdown`].
-//! - The host channel (`host`: a busy flag and an up flag under a mutex that
-//!   is never held for long) serialises talking to the host. `migratepage`
+//! - The host channel ([`host_channel`]: a busy flag taken and given back
+//!   atomically, an up flag, waiters asleep on a condition variable)
+//!   serialises talking to the host. `migratepage`
 //!   runs with two pages locked, possibly inside an allocation of our own
 //!   inflate path (direct compaction), so it never waits for the channel: it
 //!   returns -EAGAIN and the core retries. While the host is down (the device
@@ -55,17 +56,19 @@ use core::fmt::{self, Write};
 use core::ops::Range;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use kernel::prelude::*;
-use kernel::sync::{new_condvar, new_mutex, Arc, ArcBorrow, CondVar, Mutex};
+use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
 use kernel::types::Opaque;
 use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
 
 mod evacuate;
+mod host_channel;
 mod online;
 mod self_check;
 mod suspend;
 
 pub(crate) use evacuate::evacuate_unsupported;
 use evacuate::Evacuating;
+use host_channel::HostChannel;
 
 /// How a balloon inflates.
 #[derive(Clone, Copy)]
@@ -139,6 +142,9 @@ pub(crate) trait Host: Send + Sync {
     /// The first PFN the host cannot be told about: pages from there on are
     /// never inflated.
     fn pfn_limit(&self) -> u64;
+    /// The pages of `pfns` left the balloon with their memory block, which
+    /// went offline, without a message.
+    fn offlined(&self, _pfns: Range<u64>) {}
     /// The balloon reached its target.
     fn settled(&self) {}
     /// Writes the host channel's own statistics as `name value` lines.
@@ -210,13 +216,6 @@ struct Frozen {
     offlining: Option<Range<u64>>,
 }
 
-/// The host channel: whether someone talks to the host, and whether the host
-/// can be talked to at all (not while the device is suspended).
-struct HostState {
-    busy: bool,
-    up: bool,
-}
-
 /// The balloon device, shared with the kernel's balloon core.
 #[repr(transparent)]
 struct DevInfo(Opaque<bindings::balloon_dev_info>);
@@ -250,9 +249,7 @@ pub(crate) struct Balloon {
     #[pin]
     evacuating: Mutex<Evacuating>,
     #[pin]
-    host_state: Mutex<HostState>,
-    #[pin]
-    host_idle: CondVar,
+    host_channel: HostChannel,
     target: AtomicU64,
     /// The host's target may have changed: the worker reads it again.
     host_changed: AtomicBool,
@@ -313,8 +310,7 @@ impl Balloon {
                 deflating <- new_mutex!(deflating, "offline_balloon::deflating"),
                 frozen <- new_mutex!(frozen, "offline_balloon::frozen"),
                 evacuating <- new_mutex!(evacuating, "offline_balloon::evacuating"),
-                host_state <- new_mutex!(HostState { busy: false, up: true }, "offline_balloon::host"),
-                host_idle <- new_condvar!("offline_balloon::host_idle"),
+                host_channel <- HostChannel::new(),
                 target: AtomicU64::new(0),
                 host_changed: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
@@ -397,6 +393,7 @@ impl Balloon {
                 pfns.start,
                 pfns.end
             );
+            self.host.offlined(pfns);
             self.host.report_size(self.stats.inflated());
             self.kick_shared();
         }
@@ -487,17 +484,13 @@ impl Balloon {
     /// [`Self::resume_host`]. Pages stay in the balloon meanwhile; the OOM
     /// notifier and migration give up while the host is down.
     pub(crate) fn suspend_host(&self) {
-        let mut state = self.host_state.lock();
-        while state.busy {
-            self.host_idle.wait(&mut state);
-        }
-        state.up = false;
+        self.host_channel.go_down();
     }
 
     /// The host is back (the device was restored): tells it the balloon's
     /// size and lets the worker follow the host's target.
     pub(crate) fn resume_host(self: &Arc<Self>) {
-        self.host_state.lock().up = true;
+        self.host_channel.come_up();
         self.host.report_size(self.stats.inflated());
         self.host_changed();
     }
@@ -779,25 +772,16 @@ impl Balloon {
     /// Waits until nobody talks to the host, then holds the host for the
     /// caller; `None` while the host is down.
     fn lock_host(&self) -> Option<HostGuard<'_>> {
-        let mut state = self.host_state.lock();
-        while state.busy {
-            self.host_idle.wait(&mut state);
-        }
-        if !state.up {
-            return None;
-        }
-        state.busy = true;
-        Some(HostGuard { balloon: self })
+        self.host_channel
+            .hold()
+            .then(|| HostGuard { balloon: self })
     }
 
     /// Holds the host for the caller if nobody else does and it is up.
     fn try_lock_host(&self) -> Option<HostGuard<'_>> {
-        let mut state = self.host_state.lock();
-        if state.busy || !state.up {
-            return None;
-        }
-        state.busy = true;
-        Some(HostGuard { balloon: self })
+        self.host_channel
+            .try_hold()
+            .then(|| HostGuard { balloon: self })
     }
 
     /// Balloon migration moves the inflated page `old` to `new`: tell the
@@ -877,8 +861,7 @@ struct HostGuard<'a> {
 
 impl Drop for HostGuard<'_> {
     fn drop(&mut self) {
-        self.balloon.host_state.lock().busy = false;
-        self.balloon.host_idle.notify_all();
+        self.balloon.host_channel.release();
     }
 }
 

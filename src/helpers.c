@@ -35,6 +35,11 @@ module_param(evacuate, bool, 0444);
 MODULE_PARM_DESC(evacuate, "Frozen pages in a memory block going offline are replaced by pages elsewhere (1) or go offline with it (0) (default: 1)");
 bool ob_param_evacuate(void) { return evacuate; }
 
+static bool report_blocks = true;
+module_param(report_blocks, bool, 0444);
+MODULE_PARM_DESC(report_blocks, "Whole 2 MiB blocks go to the host on the free page reporting queue, one descriptor each, when REPORTING is negotiated and free pages need not keep a value (default: 1)");
+bool ob_param_report_blocks(void) { return report_blocks; }
+
 static bool keep_hotplugged;
 module_param(keep_hotplugged, bool, 0444);
 MODULE_PARM_DESC(keep_hotplugged, "The balloon keeps the pages it lacks of hot-added memory being onlined, never onlined (frozen); takes the kernel's one online page callback, which virtio_mem and hv_balloon need (default: 0)");
@@ -100,6 +105,7 @@ struct workqueue_struct *ob_alloc_hint_workqueue(void) { return alloc_workqueue(
 
 struct scatterlist *ob_sg_next(struct scatterlist *sg) { return sg_next(sg); }
 struct page *ob_sg_page(struct scatterlist *sg) { return sg_page(sg); }
+void ob_sg_set_page(struct scatterlist *sg, struct page *page, unsigned int len) { sg_set_page(sg, page, len, 0); }
 void *ob_page_address(struct page *page) { return page_address(page); }
 
 bool ob_want_init_on_free(void) { return want_init_on_free(); }

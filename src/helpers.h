@@ -29,6 +29,7 @@ unsigned int ob_param_batch(void);
 unsigned int ob_param_order(void);
 bool ob_param_evacuate(void);
 bool ob_param_keep_hotplugged(void);
+bool ob_param_report_blocks(void);
 
 /* Page allocation, type and refcount. */
 struct page *ob_alloc_pages(gfp_t gfp, unsigned int order);
@@ -112,6 +113,7 @@ struct workqueue_struct *ob_alloc_hint_workqueue(void);
 /* Scatterlists (sg_next is inline in 7.x) and page addresses. */
 struct scatterlist *ob_sg_next(struct scatterlist *sg);
 struct page *ob_sg_page(struct scatterlist *sg);
+void ob_sg_set_page(struct scatterlist *sg, struct page *page, unsigned int len);
 void *ob_page_address(struct page *page);
 
 /* What free pages hold: zeroes (init_on_free) or the poison pattern. */

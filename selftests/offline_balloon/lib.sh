@@ -502,3 +502,9 @@ fill_tmpfs() {
 unfill_tmpfs() {
 	umount $FILL_DIR 2>/dev/null
 }
+
+# write_read_back MIB: a process writes MIB MiB with a pattern and reads it
+# back intact (touch_mem's check).
+write_read_back() {
+	touch_mib "$1" && free_touched
+}

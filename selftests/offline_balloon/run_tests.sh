@@ -10,7 +10,9 @@ cd "$(dirname "$0")" || exit 1
 # Slab debugging (slub_debug=FZP) reports start with "BUG <cache> (". A
 # device that fails to suspend or resume is reported by the PM core as
 # "PM: failed to <verb>" and "PM: <function>(): <callback> returns <error>".
-SPLAT='BUG:|BUG [^ ]+ \(|WARNING:|Oops|bad page|refcount_t:|Kernel panic|kernel BUG at|general protection fault|blocked for more than|detected stall|UBSAN:|KASAN:|Freezing .* failed|PM: failed to |PM: [a-z_]+\(\): .* returns -[0-9]'
+# A poisoned free page (page_poison=1) written while free is "pagealloc:
+# memory corruption".
+SPLAT='BUG:|BUG [^ ]+ \(|WARNING:|Oops|bad page|refcount_t:|Kernel panic|kernel BUG at|general protection fault|blocked for more than|detected stall|UBSAN:|KASAN:|Freezing .* failed|PM: failed to |PM: [a-z_]+\(\): .* returns -[0-9]|pagealloc: memory corruption'
 # OB_TEST_TIMEOUT overrides the per-script timeout of settings (slow kernels).
 timeout=${OB_TEST_TIMEOUT:-$(sed -n 's/^timeout=//p' settings)}
 

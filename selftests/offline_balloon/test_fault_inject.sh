@@ -6,7 +6,10 @@
 # from /proc/modules) while the balloon inflates, deflates and compaction
 # migrates its pages, in simulate mode (both models) and host-driven. No
 # crash, no leak, consistent counters, and the balloon reaches its target
-# once injection stops.
+# once injection stops. Host-driven, the note of a 2 MiB block going on the
+# reporting queue fails too: that block and the rest of its inflation take
+# the inflate queue (report_unnoted_total), and every noted block is gone
+# once the balloon is empty.
 . "$(dirname "$0")/lib.sh"
 
 MIB_PAGES=256
@@ -15,7 +18,7 @@ GUEST_MIB=${OB_GUEST_MIB:-1024}
 need_config $INJECT_CONFIG
 
 ktap_print_header
-ktap_set_plan 24
+ktap_set_plan 26
 
 trap inject_off EXIT
 
@@ -65,8 +68,12 @@ ktap_test_result "virtio: the balloon settles on the host's last target" \
 	ob_wait_stat inflated_pages $(((GUEST_MIB - 500) * MIB_PAGES)) 120
 expect_eq "virtio: the host agrees" "$(host query-balloon)" 500
 expect_consistent "virtio: consistent"
+ktap_print_msg "virtio: $(ob_stat reported_blocks_total) blocks reported, $(ob_stat report_unnoted_total) inflations left the reporting queue unnoted"
+ktap_test_result "virtio: a block that could not be noted took the inflate queue" \
+	test "$(ob_stat report_unnoted_total)" -gt 0
 host balloon "$GUEST_MIB"
 ob_wait_stat inflated_pages 0 120
+expect_eq "virtio: no reported block left" "$(ob_stat reported_blocks)" 0
 ktap_test_result "virtio: deflated and unloaded" ob_unload
 
 expect_no_leak "$total0" "$free0" "$oom0"

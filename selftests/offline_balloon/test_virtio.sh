@@ -44,9 +44,13 @@ expect_eq "MemTotal dropped by exactly $big MiB" "$(meminfo MemTotal)" $((total0
 expect_consistent "inflated == movable + frozen == PageOffline pages"
 
 # Give compaction work whatever the memory layout (as test_movable.sh does):
-# the host asks for nearly everything, then for KEEP_MIB again, leaving
-# balloon pages and free holes all over the zone; where the holes still come
-# out contiguous, compaction has nothing to move: up to three rounds.
+# single pages (order=0; whole 2 MiB blocks of balloon pages, with free
+# memory scarce, leave the scanners nothing to move), and the host asks for
+# nearly everything, then for KEEP_MIB again, leaving balloon pages and free
+# holes all over the zone; where the holes still come out contiguous,
+# compaction has nothing to move: up to three rounds.
+balloon_to "$GUEST_MIB" && ob_load order=0 && balloon_to $KEEP_MIB ||
+	ktap_exit_fail_msg "cannot inflate single pages"
 # The host traces the requests of each compaction (the balloon is at its
 # target, so they are the migrations'): each migration tells it the new
 # page (inflate) and the old one (deflate), one PFN per request.

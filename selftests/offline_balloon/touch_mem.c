@@ -2,8 +2,10 @@
 /*
  * Write MIB MiB of anonymous memory with a non-zero pattern (so that a host
  * cannot tell it from data: a migration sends it as normal pages), then
- * stop (SIGSTOP) while holding it; on SIGCONT exit, freeing it. With NODE,
- * the memory comes from that NUMA node only (MPOL_BIND).
+ * stop (SIGSTOP) while holding it; on SIGCONT check that every byte still
+ * holds the pattern (exit 3 if not: memory lost behind the guest's back)
+ * and exit, freeing it. With NODE, the memory comes from that NUMA node
+ * only (MPOL_BIND).
  * Usage: touch_mem MIB [NODE]
  */
 #include <signal.h>
@@ -19,6 +21,7 @@
 int main(int argc, char **argv)
 {
 	size_t len = (argc > 1 ? strtoul(argv[1], NULL, 10) : 0) << 20;
+	static char page[4096];
 	char *p;
 
 	if (!len || argc > 3) {
@@ -45,5 +48,13 @@ int main(int argc, char **argv)
 	}
 	memset(p, 0x5a, len);
 	raise(SIGSTOP);
+	memset(page, 0x5a, sizeof(page));
+	for (size_t off = 0; off < len; off += sizeof(page)) {
+		if (memcmp(p + off, page, sizeof(page))) {
+			fprintf(stderr, "touch_mem: the page at offset %zu of %zu lost its pattern\n",
+				off, len);
+			return 3;
+		}
+	}
 	return 0;
 }

@@ -58,23 +58,35 @@ pub(super) unsafe extern "C" fn validate(vdev: *mut bindings::virtio_device) -> 
     0
 }
 
-/// With `PAGE_POISON`, tells the host what free pages hold: 0 with
-/// `init_on_free`, otherwise the poison byte in every byte.
+/// With `PAGE_POISON`, what the host is told free pages hold: 0 with
+/// `init_on_free`, otherwise the poison byte in every byte. QEMU discards no
+/// reported page while this is not 0.
+///
+/// # Safety
+///
+/// `vdev` is a bound device, or one being probed or restored.
+pub(super) unsafe fn poison_value(vdev: *mut bindings::virtio_device) -> Option<u32> {
+    // SAFETY: per the function's contract.
+    if !unsafe { bindings::ob_virtio_has_feature(vdev, bindings::VIRTIO_BALLOON_F_PAGE_POISON) } {
+        return None;
+    }
+    // SAFETY: reads a boot-time static key.
+    Some(if unsafe { bindings::ob_want_init_on_free() } {
+        0
+    } else {
+        u32::from_ne_bytes([bindings::PAGE_POISON as u8; 4])
+    })
+}
+
+/// With `PAGE_POISON`, tells the host the [`poison_value`].
 ///
 /// # Safety
 ///
 /// `vdev` is a device being probed or restored.
 pub(super) unsafe fn write_poison_value(vdev: *mut bindings::virtio_device) {
     // SAFETY: per the function's contract.
-    if !unsafe { bindings::ob_virtio_has_feature(vdev, bindings::VIRTIO_BALLOON_F_PAGE_POISON) } {
-        return;
+    if let Some(value) = unsafe { poison_value(vdev) } {
+        // SAFETY: a config space write of a device being probed or restored.
+        unsafe { bindings::ob_virtio_balloon_set_poison(vdev, value) };
     }
-    // SAFETY: reads a boot-time static key.
-    let value = if unsafe { bindings::ob_want_init_on_free() } {
-        0
-    } else {
-        u32::from_ne_bytes([bindings::PAGE_POISON as u8; 4])
-    };
-    // SAFETY: a config space write of a device being probed or restored.
-    unsafe { bindings::ob_virtio_balloon_set_poison(vdev, value) };
 }

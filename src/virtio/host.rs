@@ -10,6 +10,7 @@
 //! migration or an evacuation has one request on each queue in flight at
 //! once.
 
+use super::blocks;
 use super::hinting::Hinting;
 use super::reporting::Reporting;
 use super::stats::StatsBuf;
@@ -17,6 +18,7 @@ use super::wakeup::Wakeup;
 use crate::balloon::Host;
 use crate::bindings;
 use core::fmt::{self, Write};
+use core::ops::Range;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering::Relaxed};
 use kernel::ffi;
 use kernel::prelude::*;
@@ -80,9 +82,10 @@ pub(super) struct VirtioHost {
 
 // SAFETY: the device and its virtqueues may be used from any thread; every use of a
 // virtqueue is serialised (inflate/deflate by the balloon's host channel, stats by the
-// `stats` mutex, the free page queue by the hint work item, the reporting queue by the
-// page reporting framework's single work item), and the virtqueues are replaced only
-// while none can use them (`freeze` and `restore`).
+// `stats` mutex, the free page queue by the hint work item, the reporting queue by its
+// `queue` mutex, taken by the page reporting framework's single work item and by the
+// balloon's inflations), and the virtqueues are replaced only while none can use them
+// (`freeze` and `restore`).
 unsafe impl Send for VirtioHost {}
 // SAFETY: as for `Send`.
 unsafe impl Sync for VirtioHost {}
@@ -103,6 +106,7 @@ impl VirtioHost {
         let stats = StatsBuf::new()?;
         let pfns = KVec::from_elem(0, batch.max(2) * PFNS_PER_PAGE, GFP_KERNEL)?;
         let hinting = Hinting::new(little_endian)?;
+        let reporting = Reporting::new()?;
         let this = Arc::pin_init(
             pin_init!(Self {
                 vdev,
@@ -114,7 +118,7 @@ impl VirtioHost {
                 batch,
                 stats <- new_mutex!(stats),
                 stats_work <- new_work!("offline_balloon::stats_work"),
-                reporting <- Reporting::new(),
+                reporting <- reporting,
                 hinting <- hinting,
                 hint_work <- new_work!("offline_balloon::hint_work"),
                 wakeup <- Wakeup::new(),
@@ -124,6 +128,11 @@ impl VirtioHost {
         // SAFETY: `acked` is pinned in the Arc and not yet shared.
         unsafe { bindings::ob_init_waitqueue_head(this.acked.get()) };
         Ok(this)
+    }
+
+    /// Whether the host wants every deflated page told (`MUST_TELL_HOST`).
+    pub(super) fn must_tell(&self) -> bool {
+        self.has_feature(bindings::VIRTIO_BALLOON_F_MUST_TELL_HOST)
     }
 
     pub(super) fn has_feature(&self, bit: u32) -> bool {
@@ -148,23 +157,24 @@ impl VirtioHost {
     /// Sends `pfns` (guest page frames below [`PFN_LIMIT`]) on virtqueue `vq`
     /// as 4 KiB PFNs, `batch` pages per request, and waits until the host
     /// has taken them.
-    fn tell(&self, vq: usize, pfns: &[u64]) {
+    fn tell(&self, vq: usize, pfns: impl Iterator<Item = u64>) {
         let mut buf = self.pfns.lock();
-        for chunk in pfns.chunks(self.batch) {
-            if !self.queue(vq, &mut buf, chunk) {
+        let mut pfns = pfns.peekable();
+        while pfns.peek().is_some() {
+            if !self.queue(vq, &mut buf, pfns.by_ref().take(self.batch)) {
                 return;
             }
             self.wait(vq);
         }
     }
 
-    /// Writes `pfns` (at most `buf.len() / PFNS_PER_PAGE`) into `buf` as
-    /// 4 KiB PFNs, queues them on virtqueue `vq` and notifies the host.
-    /// Returns whether they were queued; then the caller must [`Self::wait`]
-    /// for them before it touches `buf` again.
-    fn queue(&self, vq: usize, buf: &mut [u32], pfns: &[u64]) -> bool {
+    /// Writes `pfns` (at least one, at most `buf.len() / PFNS_PER_PAGE`)
+    /// into `buf` as 4 KiB PFNs, queues them on virtqueue `vq` and notifies
+    /// the host. Returns whether they were queued; then the caller must
+    /// [`Self::wait`] for them before it touches `buf` again.
+    fn queue(&self, vq: usize, buf: &mut [u32], pfns: impl Iterator<Item = u64>) -> bool {
         let mut n = 0;
-        for &pfn in pfns {
+        for pfn in pfns {
             for i in 0..PFNS_PER_PAGE as u64 {
                 // The balloon inflates no page at or above `PFN_LIMIT`: this fits.
                 buf[n] = self.cpu_to_virtio32((pfn * PFNS_PER_PAGE as u64 + i) as u32);
@@ -214,18 +224,42 @@ pub(super) fn cpu_to_virtio32(little_endian: bool, v: u32) -> u32 {
 }
 
 impl Host for VirtioHost {
+    /// Whole 2 MiB blocks go on the reporting queue where they may, the rest
+    /// on the inflate queue.
     fn inflate(&self, pfns: &[u64]) {
-        self.tell(VQ_INFLATE, pfns);
+        let reported = self.report_blocks(pfns);
+        self.tell(VQ_INFLATE, blocks::outside(pfns, reported));
     }
 
+    /// Pages of blocks the host took on the reporting queue leave without a
+    /// message, unless the host asks for every page (after a restore that
+    /// negotiated `MUST_TELL_HOST`); the rest are told on the deflate queue.
     fn deflate(&self, pfns: &[u64]) {
-        self.tell(VQ_DEFLATE, pfns);
+        let must_tell = self.must_tell();
+        let mut reported = self.reporting.reported.lock();
+        let mut untold = 0;
+        self.tell(
+            VQ_DEFLATE,
+            pfns.iter().copied().filter(|&pfn| {
+                let skip = reported.take(pfn) && !must_tell;
+                untold += u64::from(skip);
+                !skip
+            }),
+        );
+        self.reporting.untold.fetch_add(untold, Relaxed);
     }
 
     /// Sends `new` on the inflate queue and `old` on the deflate queue, half
     /// of the buffer each, both requests in flight at once, and waits until
-    /// the host has taken both: one round trip for the two.
+    /// the host has taken both: one round trip for the two. An old page of a
+    /// reported block is told as any other (a migration moves single pages).
     fn exchange(&self, new: &[u64], old: &[u64]) {
+        {
+            let mut reported = self.reporting.reported.lock();
+            for &pfn in old {
+                reported.take(pfn);
+            }
+        }
         let mut buf = self.pfns.lock();
         // At least one page each: the buffer has room for two.
         let per_request = buf.len() / PFNS_PER_PAGE / 2;
@@ -236,8 +270,10 @@ impl Host for VirtioHost {
             if inflate.is_none() && deflate.is_none() {
                 return;
             }
-            let inflating = inflate.map(|pfns| self.queue(VQ_INFLATE, inflate_buf, pfns));
-            let deflating = deflate.map(|pfns| self.queue(VQ_DEFLATE, deflate_buf, pfns));
+            let inflating =
+                inflate.map(|pfns| self.queue(VQ_INFLATE, inflate_buf, pfns.iter().copied()));
+            let deflating =
+                deflate.map(|pfns| self.queue(VQ_DEFLATE, deflate_buf, pfns.iter().copied()));
             if inflating == Some(true) {
                 self.wait(VQ_INFLATE);
             }
@@ -267,6 +303,10 @@ impl Host for VirtioHost {
 
     fn pfn_limit(&self) -> u64 {
         PFN_LIMIT
+    }
+
+    fn offlined(&self, pfns: Range<u64>) {
+        self.reporting.reported.lock().forget(pfns);
     }
 
     fn settled(&self) {

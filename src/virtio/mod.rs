@@ -23,6 +23,7 @@
 //! host's target again. The work items run on the freezable system workqueue,
 //! so they are idle in between.
 
+mod blocks;
 mod features;
 mod hinting;
 mod host;
