@@ -5,8 +5,11 @@
 # turns into medians, spreads, a table and JSON. Host-driven times are
 # measured by the host from its QMP 'balloon' command until query-balloon
 # reports the target (end to end). The drivers' cycles are interleaved (ours,
-# C, ours with order=0, ours, C, ...) so that drift on a shared machine hits
-# them alike. bench.sh may boot several guests (OB_BENCH_BOOT numbers them)
+# C, ours with order=0, ours with report_blocks=0, ours, C, ...) so that
+# drift on a shared machine hits them alike. The device has
+# free-page-reporting=on (the harness's default), so ours hands its whole
+# 2 MiB blocks to the host on the reporting queue; one section replugs a
+# device without it, where ours and C both use the inflate queue only. bench.sh may boot several guests (OB_BENCH_BOOT numbers them)
 # and merge their rounds: some figures move from one boot to the next. The
 # figures taken in one guest only (memory overhead, host memory on normal
 # RAM, batch sweep, huge pages) come from the first; host memory on hugetlb
@@ -77,6 +80,18 @@ host_cycle() {
 	settle
 	out "$1.inflate_ns $(balloon $KEEP_MIB)"
 	out "$1.deflate_ns $(balloon "$GUEST_MIB")"
+}
+
+# plug_device PROPS: the host replaces the balloon device by one with these
+# virtio-balloon-pci properties; wait (30 s at most) until the guest has it.
+plug_device() {
+	host balloon-device "$1" > /dev/null || { echo "cannot plug a balloon device with $1" >&2; exit 1; }
+	i=0
+	until grep -qx 0x0005 /sys/bus/virtio/devices/*/device 2> /dev/null; do
+		i=$((i + 1))
+		[ $i -le 300 ] || { echo "the guest did not see the device with $1" >&2; exit 1; }
+		sleep 0.1
+	done
 }
 
 # with FN NAME KO [PARAM...]: load the driver KO, run FN NAME, unload it.
@@ -164,6 +179,7 @@ if [ "${OB_BENCH_PART:-main}" = hugetlb ]; then
 	r=0
 	while [ $r -lt $HOSTMEM_ROUNDS ]; do
 		hostmem hugetlb.ours $KO
+		hostmem hugetlb.noreport $KO report_blocks=0
 		hostmem hugetlb.order0 $KO order=0
 		hostmem hugetlb.c $C_KO
 		r=$((r + 1))
@@ -198,6 +214,7 @@ while [ $r -lt "$ROUNDS" ]; do
 		with host_cycle ours $KO
 		with host_cycle c $C_KO
 		with host_cycle order0 $KO order=0
+		with host_cycle noreport $KO report_blocks=0
 		c=$((c + 1))
 	done
 	with migration ours $KO
@@ -210,18 +227,32 @@ if [ "$BOOT" = 1 ]; then
 	r=0
 	while [ $r -lt $HOSTMEM_ROUNDS ]; do
 		hostmem normal.ours $KO
+		hostmem normal.noreport $KO report_blocks=0
 		hostmem normal.c $C_KO
 		r=$((r + 1))
 	done
 
-	echo "== host-driven: batch size sweep (single pages, as the C driver)"
+	echo "== host-driven: batch size sweep (single pages, as the C driver; 2 MiB blocks on the reporting queue)"
 	c=0
 	while [ $c -lt $HOST_CYCLES ]; do
 		for b in 256 1024 4096 16384; do
 			with host_cycle "batch$b" $KO batch=$b order=0
 		done
+		for b in 1024 4096 16384; do
+			with host_cycle "rbatch$b" $KO batch=$b
+		done
 		c=$((c + 1))
 	done
+
+	echo "== host-driven, a device without free-page-reporting (QEMU's default): ours and C, interleaved"
+	plug_device deflate-on-oom=on,free-page-hint=on
+	r=0
+	while [ $r -lt "$ROUNDS" ]; do
+		with host_cycle noreporting.ours $KO
+		with host_cycle noreporting.c $C_KO
+		r=$((r + 1))
+	done
+	plug_device deflate-on-oom=on,free-page-reporting=on,free-page-hint=on
 fi
 
 # Simulate mode balloons 3/4 of the free memory (as the selftests do): its

@@ -81,10 +81,21 @@ def ratios(a, b):
     return [x / y for x, y in zip(a, b)]
 
 
+# The host-driven drivers of the main rounds: ours (whole 2 MiB blocks on the
+# reporting queue), C, ours with single pages, ours with the reporting path off.
+HOST_DRIVERS = ("ours", "c", "order0", "noreport")
+
+
 def host_rates(rep):
     """MiB/s per host-driven cycle, per driver and operation."""
     return {who: {op: rep.mib_per_s(f"{who}.{op}_ns", rep.rounds * rep.cycles) for op in ("inflate", "deflate")}
-            for who in ("ours", "c", "order0")}
+            for who in HOST_DRIVERS}
+
+
+def noreporting_rates(rep):
+    """MiB/s per host-driven cycle on the device without free page reporting."""
+    return {who: {op: rep.mib_per_s(f"noreporting.{who}.{op}_ns", rep.one("rounds")) for op in ("inflate", "deflate")}
+            for who in ("ours", "c")}
 
 
 def migration_samples(rep, key):
@@ -107,9 +118,12 @@ def guest_side(rep):
 def ratio_series(rep):
     """Every ratio, round by round."""
     host, out = host_rates(rep), {}
-    for who in ("ours", "order0"):
+    for who in ("ours", "order0", "noreport"):
         for op in ("inflate", "deflate"):
             out[f"{who}_{op}"] = ratios(host[who][op], host["c"][op])
+    # What the reporting path gains over the inflate and deflate queues.
+    for op in ("inflate", "deflate"):
+        out[f"report_gain_{op}"] = ratios(host["ours"][op], host["noreport"][op])
     # Deflation against inflation, host-driven (rates: >= 1 is as fast).
     for who in ("ours", "order0"):
         out[f"{who}_deflate_to_inflate_rate"] = ratios(host[who]["deflate"], host[who]["inflate"])
@@ -182,6 +196,12 @@ def main():
     r["batch_sweep_mib_per_s"] = {
         b: {op: spread(rep.mib_per_s(f"batch{b}.{op}_ns", rep.cycles)) for op in ("inflate", "deflate")}
         for b in (256, 1024, 4096, 16384)}
+    r["batch_sweep_reporting_mib_per_s"] = {
+        b: {op: spread(rep.mib_per_s(f"rbatch{b}.{op}_ns", rep.cycles)) for op in ("inflate", "deflate")}
+        for b in (1024, 4096, 16384)}
+    nr = noreporting_rates(rep)
+    r["no_reporting_device_mib_per_s"] = {who: {op: spread(xs) for op, xs in d.items()} for who, d in nr.items()}
+    r["no_reporting_device_ratio"] = {op: spread(ratios(nr["ours"][op], nr["c"][op])) for op in ("inflate", "deflate")}
 
     g = guest_side(rep)
     r["guest_side_ns_per_page"] = {k: spread(xs) for k, xs in g.items()}
@@ -225,9 +245,9 @@ def main():
             "ours_outside_guest": round(ours_out), "c_host_driven": round(c_host),
             "c_plain_allocator": floor_ns[op], "c_outside_guest": round(c_out),
             "max_ratio_with_a_free_guest_side": round(c_host / ours_out, 2)}
-    r["host_memory"] = {"normal": host_memory(rep, "normal", ("ours", "c"))}
+    r["host_memory"] = {"normal": host_memory(rep, "normal", ("ours", "noreport", "c"))}
     if v.get("done_hugetlb") == [1]:
-        r["host_memory"]["hugetlb"] = host_memory(rep, "hugetlb", ("ours", "order0", "c"))
+        r["host_memory"]["hugetlb"] = host_memory(rep, "hugetlb", ("ours", "noreport", "order0", "c"))
     previous = json.load(open(json_out)) if os.path.exists(json_out) else None
     json.dump(r, open(json_out, "w"), indent=2)
     print_table(r)
@@ -286,10 +306,16 @@ def print_table(r):
           f"host-driven cycles, {r['rounds'] * r['migrate_blocks_per_round']} memory blocks offlined")
     h, q = r["host_driven_mib_per_s"], r["ratio"]
     print(f"{'':30} {'offline_balloon':>24} {'C virtio_balloon':>24} {'ratio':>20}")
-    for who, label in (("ours", "order 9"), ("order0", "order 0")):
+    for who, label in (("ours", "order 9"), ("order0", "order 0"), ("noreport", "no report")):
         for op in ("inflate", "deflate"):
             print(f"host {op} MiB/s, {label:9} {fmt(h[who][op]):>24} {fmt(h['c'][op]):>24} "
                   f"{fmt(q[who + '_' + op]):>20}")
+    print(f"{'reporting path gain':30} inflate {fmt(q['report_gain_inflate'])}, "
+          f"deflate {fmt(q['report_gain_deflate'])} (order 9 / report_blocks=0, sample by sample)")
+    nr, nq = r["no_reporting_device_mib_per_s"], r["no_reporting_device_ratio"]
+    for op in ("inflate", "deflate"):
+        print(f"{'no-reporting device ' + op:30} {fmt(nr['ours'][op]):>24} {fmt(nr['c'][op]):>24} "
+              f"{fmt(nq[op]):>20}")
     print(f"{'ours: deflate/inflate rate':30} order 9 {fmt(q['ours_deflate_to_inflate_rate'])}, "
           f"order 0 {fmt(q['order0_deflate_to_inflate_rate'])}")
     m = r["migration"]
@@ -316,6 +342,9 @@ def print_table(r):
               f"ratio bound with a free guest side: {b['max_ratio_with_a_free_guest_side']}x")
     print(f"\nbatch sweep (ours, order 0, host-driven, {r['host_cycles_per_round']} runs): MiB/s inflate / deflate")
     for n, x in r["batch_sweep_mib_per_s"].items():
+        print(f"  batch {n:6}: {fmt(x['inflate'])} / {fmt(x['deflate'])}")
+    print("batch sweep (ours, order 9, blocks on the reporting queue, batch/512 per report): MiB/s inflate / deflate")
+    for n, x in r["batch_sweep_reporting_mib_per_s"].items():
         print(f"  batch {n:6}: {fmt(x['inflate'])} / {fmt(x['deflate'])}")
     g = r["guest_side_ns_per_page"]
     print(f"\nguest side ({r['simulate_rounds']} rounds), ns/page: simulate inflate {fmt(g['sim.inflate'])} + deflate {fmt(g['sim.deflate'])}; "
