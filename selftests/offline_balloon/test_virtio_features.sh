@@ -4,8 +4,11 @@
 # QEMU's deflate-on-oom, free-page-reporting and free-page-hint, the host
 # plugs a new balloon device (ACPI PCI hotplug), and ours and the C driver in
 # turn negotiate the same feature bits, load, inflate, deflate, send the
-# statistics the host polls, and unload cleanly. Then the device is unplugged
-# under ours with the balloon inflated and a debugfs file open.
+# statistics the host polls, and unload cleanly; ours hands its whole 2 MiB
+# blocks to the host on the reporting queue exactly when free-page-reporting
+# is on (report_blocks, reported_blocks_total), else on the inflate queue.
+# Then the device is unplugged under ours with the balloon inflated and a
+# debugfs file open.
 . "$(dirname "$0")/lib.sh"
 
 MIB_PAGES=256
@@ -18,7 +21,7 @@ DEFAULT_PROPS=deflate-on-oom=on,free-page-reporting=on,free-page-hint=on
 [ -d /sys/bus/pci/slots ] || ktap_skip_all "no PCI hotplug in this kernel"
 
 ktap_print_header
-ktap_set_plan 31
+ktap_set_plan 39
 
 # drive NAME LOAD UNLOAD: load a driver, check that it binds, inflates and
 # deflates at the host's request and sends statistics, unload it; print the
@@ -29,6 +32,8 @@ drive() {
 	features=$(balloon_features | cut -c1-8)
 	ok=1
 	host balloon-wait $SMALL_MIB $((60 * WAIT_SCALE)) >/dev/null || ok=0
+	[ "$1" = offline_balloon ] &&
+		echo "$(ob_stat report_blocks) $(ob_stat reported_blocks_total)" > /tmp/ob_reported
 	host stats-interval 1
 	sleep 2
 	total=$(host stats | sed -n 's/.*"stat-total-memory":\([0-9]*\).*/\1/p')
@@ -54,6 +59,14 @@ for oom in off on; do
 			ours=$(drive offline_balloon ob_load ob_unload)
 			ktap_test_result "$props: ours loads, inflates, deflates, reports stats, unloads" \
 				test -n "$ours"
+			set -- $(cat /tmp/ob_reported 2>/dev/null) x x
+			ktap_print_msg "$props: ours report_blocks $1, $2 blocks reported"
+			if [ $rep = on ]; then
+				ktap_test_result "$props: ours reported its blocks" test "$1" = 1 -a "$2" -gt 0
+			else
+				expect_eq "$props: ours put every page on the inflate queue" "$1 $2" "0 0"
+			fi
+			rm -f /tmp/ob_reported
 			c=$(drive virtio_balloon "insmod $C_KO" "rmmod virtio_balloon")
 			ktap_print_msg "$props: features ours $ours, C $c"
 			ktap_test_result "$props: C does, and both negotiate the same features" \
