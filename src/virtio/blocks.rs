@@ -58,7 +58,8 @@ pub(super) fn outside(pfns: &[u64], mut skip: usize) -> impl Iterator<Item = u64
 }
 
 /// Words of a bitmap of the pages of a block.
-const WORDS: usize = BLOCK_PAGES.div_ceil(64);
+const WORDS: usize = BLOCK_PAGES / 64;
+const _: () = assert!(BLOCK_PAGES % 64 == 0);
 
 /// The blocks the host took on the reporting queue, each with a bitmap of its
 /// pages still in the balloon (a page that left by migration and came back
@@ -88,10 +89,7 @@ impl Reported {
     /// waits for: the allocation never reclaims (the block then takes the
     /// inflate queue).
     pub(super) fn insert(&mut self, first: u64) -> Result {
-        let mut left = [u64::MAX; WORDS];
-        if BLOCK_PAGES % 64 != 0 {
-            left[WORDS - 1] = (1 << (BLOCK_PAGES % 64)) - 1;
-        }
+        let left = [u64::MAX; WORDS];
         let replaced = self.blocks.try_create_and_insert(
             first / BLOCK_PAGES as u64,
             left,

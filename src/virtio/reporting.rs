@@ -74,10 +74,11 @@ pub(super) struct Reporting {
 
 impl Reporting {
     pub(super) fn new() -> Result<impl PinInit<Self>> {
-        let mut sgs = KVec::with_capacity(BLOCKS_PER_REPORT, GFP_KERNEL)?;
-        for _ in 0..BLOCKS_PER_REPORT {
-            sgs.push(bindings::scatterlist::default(), GFP_KERNEL)?;
-        }
+        let sgs = KVec::from_elem(
+            bindings::scatterlist::default(),
+            BLOCKS_PER_REPORT,
+            GFP_KERNEL,
+        )?;
         Ok(pin_init!(Self {
             info: Opaque::uninit(),
             registered: AtomicBool::new(false),
